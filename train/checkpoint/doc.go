@@ -1,0 +1,20 @@
+// Package checkpoint reads and writes model weights as safetensors files.
+//
+// It owns the byte format of every checkpoint coldnode moves: bases, deltas and
+// task heads. It does not know about models, training or the network, and it
+// imports nothing of the module, so the fusion math and the wire formats may
+// depend on it.
+//
+// Invariants:
+//   - Encode writes tensors in ascending name order, the JSON header with sorted
+//     keys and no insignificant white space, padded with spaces to a multiple of
+//     8 bytes. Identical tensors and metadata therefore give identical bytes, and
+//     so one content identifier on every peer.
+//   - Decode accepts any well-formed safetensors file, including those written
+//     by PyTorch (which may order tensors differently), and rejects hostile or
+//     corrupt input with an error naming the tensor and the problem; it never
+//     panics on any input.
+//
+// Tensor names follow the convention "body.<...>" for weights the swarm shares
+// and "head.<...>" for per-task heads that are never fused (see IsHead).
+package checkpoint
