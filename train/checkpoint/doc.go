@@ -7,13 +7,20 @@
 //
 // Invariants:
 //   - Encode writes tensors in ascending name order, the JSON header with sorted
-//     keys and no insignificant white space, padded with spaces to a multiple of
-//     8 bytes. Identical tensors and metadata therefore give identical bytes, and
-//     so one content identifier on every peer.
+//     top-level keys ("__metadata__" and the tensor names; each tensor entry's
+//     fields in the fixed order dtype, shape, data_offsets) and no
+//     insignificant white space, padded with spaces to a multiple of 8 bytes.
+//     Identical tensors and metadata therefore give identical bytes, and so
+//     one content identifier on every peer. Encode refuses what could not be
+//     read back unchanged: duplicate or reserved names, non-UTF-8 names or
+//     metadata, data that does not match dtype and shape.
 //   - Decode accepts any well-formed safetensors file, including those written
 //     by PyTorch (which may order tensors differently), and rejects hostile or
-//     corrupt input with an error naming the tensor and the problem; it never
-//     panics on any input.
+//     corrupt input with an error wrapping ErrCorrupt that names the tensor and
+//     the problem: duplicate keys at any level, missing or unknown entry
+//     fields, unknown dtypes, negative or oversized shapes, byte ranges that
+//     overlap, leave gaps or stop short of the end. It never panics on any
+//     input (FuzzDecode checks this).
 //
 // Tensor names follow the convention "body.<...>" for weights the swarm shares
 // and "head.<...>" for per-task heads that are never fused (see IsHead).

@@ -1,7 +1,6 @@
 package checkpoint
 
 import (
-	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -10,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"unicode/utf8"
 )
 
 // MaxHeaderSize bounds the JSON header a decoder will read (100 MiB, as the
@@ -77,13 +77,23 @@ type entry struct {
 	Offsets [2]int64 `json:"data_offsets"`
 }
 
-// Encode returns the canonical safetensors bytes of f.
+// Encode returns the canonical safetensors bytes of f, in one allocation of
+// exactly the file's size.
 func Encode(f *File) ([]byte, error) {
-	var buf bytes.Buffer
-	if err := Write(&buf, f); err != nil {
+	header, ts, err := buildHeader(f)
+	if err != nil {
 		return nil, err
 	}
-	return buf.Bytes(), nil
+	size := 8 + len(header)
+	for _, t := range ts {
+		size += len(t.Data)
+	}
+	out := binary.LittleEndian.AppendUint64(make([]byte, 0, size), uint64(len(header)))
+	out = append(out, header...)
+	for _, t := range ts {
+		out = append(out, t.Data...)
+	}
+	return out, nil
 }
 
 // Write writes the canonical safetensors bytes of f to w.
@@ -112,15 +122,18 @@ func buildHeader(f *File) ([]byte, []Tensor, error) {
 	ts := append([]Tensor(nil), f.Tensors...)
 	sort.Slice(ts, func(i, j int) bool { return ts[i].Name < ts[j].Name })
 	h := make(map[string]any, len(ts)+1)
+	if err := checkMeta(f.Meta); err != nil {
+		return nil, nil, fmt.Errorf("encode: %w", err)
+	}
 	if len(f.Meta) > 0 {
-		h["__metadata__"] = f.Meta
+		h[metadataKey] = f.Meta
 	}
 	var off int64
 	for i, t := range ts {
 		if i > 0 && ts[i-1].Name == t.Name {
 			return nil, nil, fmt.Errorf("encode: duplicate tensor %q", t.Name)
 		}
-		if err := checkSize(t); err != nil {
+		if err := checkEncodable(t); err != nil {
 			return nil, nil, fmt.Errorf("encode: %w", err)
 		}
 		end := off + int64(len(t.Data))
@@ -141,24 +154,27 @@ func buildHeader(f *File) ([]byte, []Tensor, error) {
 	return header, ts, nil
 }
 
-func checkSize(t Tensor) error {
-	size, err := t.DType.Size()
-	if err != nil {
-		return fmt.Errorf("tensor %q: %w", t.Name, err)
+// metadataKey is the header key that holds File.Meta, so no tensor may use it.
+const metadataKey = "__metadata__"
+
+// checkEncodable rejects what Decode could not read back as given: a reserved
+// or non-UTF-8 name, or data that does not match dtype and shape.
+func checkEncodable(t Tensor) error {
+	if t.Name == metadataKey {
+		return fmt.Errorf("tensor name %q is reserved for metadata", t.Name)
 	}
-	n := int64(1)
-	for _, d := range t.Shape {
-		if d < 0 {
-			return fmt.Errorf("tensor %q: negative dimension %d", t.Name, d)
-		}
-		n *= int64(d)
-		if n > 1<<40 {
-			return fmt.Errorf("tensor %q: shape %v too large", t.Name, t.Shape)
-		}
+	if !utf8.ValidString(t.Name) {
+		return fmt.Errorf("tensor name %q is not valid UTF-8", t.Name)
 	}
-	if n*int64(size) != int64(len(t.Data)) {
-		return fmt.Errorf("tensor %q: shape %v of %s needs %d bytes, has %d",
-			t.Name, t.Shape, t.DType, n*int64(size), len(t.Data))
+	return t.check()
+}
+
+// checkMeta rejects metadata JSON could not carry unchanged.
+func checkMeta(m map[string]string) error {
+	for k, v := range m {
+		if !utf8.ValidString(k) || !utf8.ValidString(v) {
+			return fmt.Errorf("metadata %q: not valid UTF-8", k)
+		}
 	}
 	return nil
 }

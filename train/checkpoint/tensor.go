@@ -34,11 +34,55 @@ func (t Tensor) Elems() int {
 	return n
 }
 
+// maxBytes bounds one tensor's data (1 TiB), far above any real checkpoint and
+// low enough that sizes never overflow int64.
+const maxBytes = 1 << 40
+
+// byteSize returns the bytes a tensor of the given dtype and shape needs,
+// rejecting unknown dtypes, negative dimensions and sizes past maxBytes
+// without overflowing.
+func byteSize(dt DType, shape []int) (int64, error) {
+	size, err := dt.Size()
+	if err != nil {
+		return 0, err
+	}
+	n := int64(size)
+	for _, d := range shape {
+		if d < 0 {
+			return 0, fmt.Errorf("shape %v has a negative dimension", shape)
+		}
+		if d > 0 && n > maxBytes/int64(d) {
+			return 0, fmt.Errorf("shape %v of %s exceeds %d bytes", shape, dt, int64(maxBytes))
+		}
+		n *= int64(d)
+	}
+	return n, nil
+}
+
+// check requires Data to hold exactly the bytes DType and Shape describe.
+func (t Tensor) check() error {
+	need, err := byteSize(t.DType, t.Shape)
+	if err != nil {
+		return fmt.Errorf("tensor %q: %w", t.Name, err)
+	}
+	if need != int64(len(t.Data)) {
+		return fmt.Errorf("tensor %q: shape %v of %s needs %d bytes, has %d",
+			t.Name, t.Shape, t.DType, need, len(t.Data))
+	}
+	return nil
+}
+
 // F32 decodes the tensor as float32 values. F32 is copied; F16, BF16 and F64
-// are converted. Integer types are an error.
+// are converted (F64 rounds to nearest; values beyond float32 become ±Inf).
+// Integer types, and Data that does not match DType and Shape, are errors.
 func (t Tensor) F32() ([]float32, error) {
-	n := t.Elems()
-	out := make([]float32, n)
+	if !t.DType.IsFloat() {
+		return nil, fmt.Errorf("tensor %q: dtype %s is not a float type", t.Name, t.DType)
+	}
+	if err := t.check(); err != nil {
+		return nil, err
+	}
+	out := make([]float32, t.Elems())
 	switch t.DType {
 	case F32:
 		for i := range out {
@@ -80,10 +124,14 @@ func (t Tensor) F32View() ([]float32, error) {
 }
 
 // CheckFinite returns an error naming the first NaN or Inf element of a float
-// tensor. Integer tensors always pass.
+// tensor, judged in the tensor's own type (a large F64 is finite even where
+// float32 would overflow). Integer tensors always pass.
 func (t Tensor) CheckFinite() error {
 	if !t.DType.IsFloat() {
 		return nil
+	}
+	if t.DType == F64 {
+		return t.checkFinite64()
 	}
 	v, err := t.F32()
 	if err != nil {
@@ -91,6 +139,19 @@ func (t Tensor) CheckFinite() error {
 	}
 	for i, x := range v {
 		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return fmt.Errorf("tensor %q: element %d is %v", t.Name, i, x)
+		}
+	}
+	return nil
+}
+
+func (t Tensor) checkFinite64() error {
+	if err := t.check(); err != nil {
+		return err
+	}
+	for i := 0; i < len(t.Data)/8; i++ {
+		x := math.Float64frombits(binary.LittleEndian.Uint64(t.Data[8*i:]))
+		if math.IsNaN(x) || math.IsInf(x, 0) {
 			return fmt.Errorf("tensor %q: element %d is %v", t.Name, i, x)
 		}
 	}

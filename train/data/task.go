@@ -2,7 +2,25 @@
 // task directory laid out as train/dev/test JSONL files with labels.json.
 //
 // It owns parsing, validation and deterministic splitting. It does not
-// tokenize (see package token) and knows nothing of models.
+// tokenize (see package token) and knows nothing of models or the network.
+//
+// Invariants:
+//   - Nothing is skipped or guessed: every malformed line, unknown label,
+//     empty split or class without training data is an *Error naming the
+//     file and line, wrapping one of the Err* sentinels. Load never panics.
+//   - Splits are deterministic and need no seed: where a source has no test
+//     (or dev) file, each class gives up its examples of lowest ContentHash,
+//     so every peer holding the same file makes the same split, whatever the
+//     line order.
+//   - Class ids follow labels.json when present, else Options.Labels, else
+//     the sorted label strings of train.
+//
+// Usage:
+//
+//	task, err := data.Load("../shared/datasets/sst2", data.DefaultOptions())
+//	if err != nil { ... }          // e.g. "train.jsonl:12: bad field: ..."
+//	train, dev := data.HeldOut(task.Train, 0.1) // for early stopping
+//	log.Print(data.Summary(task))
 package data
 
 // Kind says whether a task's examples carry text or numeric features.

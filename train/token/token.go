@@ -1,17 +1,33 @@
 // Package token turns text into hashed feature ids with no vocabulary, so
 // peers never need to agree on one.
 //
+// It owns the tokenization scheme only: no vocabulary, no model, no I/O.
+//
 // The scheme, which another implementation must follow exactly:
-//  1. Lowercase the text with Unicode simple case mapping (Go's unicode.ToLower).
+//  1. Lowercase the text with Unicode simple case mapping (Go's unicode.ToLower),
+//     rune by rune, with no context rules (a final capital sigma becomes σ).
+//     A byte that is not valid UTF-8 counts as U+FFFD.
 //  2. Split into words: maximal runs of letters, digits and marks (Unicode
 //     categories L, N, M); every other rune separates words and is dropped.
 //  3. Emit, in order: every word; if Bigrams, every adjacent pair "w1 w2" (the
-//     two words joined by one 0x20 byte); if CharMin > 0, every character
-//     n-gram of n = CharMin..CharMax runes of "<" + word + ">".
+//     two words joined by one 0x20 byte); if CharMin > 0, for each word in
+//     turn, for n = CharMin..CharMax, every n-rune substring of
+//     "<" + word + ">" from left to right. Repeats are kept.
 //     A unigram, a bigram and a character n-gram are told apart by a prefix
 //     byte: 'w' (0x77), 'b' (0x62), 'c' (0x63).
 //  4. The id of a feature is FNV-1a 64-bit over prefix byte + UTF-8 bytes,
 //     reduced modulo Buckets. Ids are int32 in [0, Buckets).
+//  5. If MaxLen > 0, only the first MaxLen ids are kept.
+//
+// Golden values (checked by the tests against an independent implementation):
+// with DefaultConfig (2^18 buckets, bigrams), "Hello, World!" encodes to
+// [183814 220282 242279] (w"hello", w"world", b"hello world"), and
+// "It's 2023 — café naïve" to [82587 68319 136275 94212 256628 158617 230627
+// 89418 209601]; with Config{Buckets: 1000, CharMin: 2, CharMax: 3}, "Go go"
+// encodes to [804 804 407 440 163 448 34 407 440 163 448 34].
+//
+// Usage: validate a Config once (Encode assumes it is valid), then call
+// Encode per text, reusing dst across calls to avoid allocation.
 package token
 
 import (
