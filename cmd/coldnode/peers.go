@@ -1,0 +1,32 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/coldnode/coldnode/node"
+	"github.com/urfave/cli/v2"
+)
+
+func init() {
+	register(&cli.Command{
+		Name:  "peers",
+		Usage: "list the peers the running node is connected to",
+		Flags: []cli.Flag{repoFlag(), jsonFlag()},
+		Action: func(c *cli.Context) error {
+			return withBackend(c, func(b node.Backend) error {
+				ps, err := b.Peers(c.Context)
+				if err != nil {
+					return err
+				}
+				if c.Bool("json") {
+					return printJSON(c.App.Writer, ps)
+				}
+				for _, p := range ps {
+					fmt.Fprintf(c.App.Writer, "%s %s\n", p.Peer, strings.Join(p.Addrs, " "))
+				}
+				return nil
+			})
+		},
+	})
+}

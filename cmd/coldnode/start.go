@@ -1,0 +1,69 @@
+package main
+
+import (
+	"log/slog"
+	"os"
+
+	"github.com/coldnode/coldnode/node"
+	"github.com/urfave/cli/v2"
+)
+
+func init() {
+	d := node.DefaultConfig()
+	register(&cli.Command{
+		Name:  "start",
+		Usage: "run a node: join the swarm, train on the local dataset each round, fuse, repeat",
+		Flags: []cli.Flag{
+			repoFlag(),
+			&cli.StringFlag{Name: "dataset", Usage: "the local private dataset `PATH` (task directory, JSONL, CSV or TSV)", Required: true},
+			&cli.StringFlag{Name: "task", Usage: "task name reported with contributions (default: the dataset's name)"},
+			&cli.StringFlag{Name: "swarm", Usage: "swarm `ID` to join (the genesis CID); fetched from peers when the repository has none"},
+			&cli.StringSliceFlag{Name: "bootstrap", Usage: "peer `MULTIADDR` (ending in /p2p/ID) to join through; repeatable"},
+			&cli.StringSliceFlag{Name: "listen", Usage: "libp2p listen `MULTIADDR`; repeatable", Value: cli.NewStringSlice(d.Listen...)},
+			&cli.IntFlag{Name: "rounds", Usage: "stop once the chain has N rounds (0: run until interrupted)"},
+			&cli.StringFlag{Name: "api", Value: d.API, Usage: "loopback `ADDR` of the HTTP API (port 0 picks one)"},
+			&cli.BoolFlag{Name: "no-mdns", Usage: "turn off local-network discovery"},
+			&cli.IntFlag{Name: "limit", Usage: "train on at most N examples per round (0: all)"},
+			&cli.IntFlag{Name: "epochs", Usage: "local finetuning epochs per round (0: the trainer's default)"},
+			&cli.Int64Flag{Name: "seed", Value: d.Seed, Usage: "seed of local training"},
+			&cli.DurationFlag{Name: "genesis-timeout", Value: d.GenesisTimeout, Usage: "how long to look for the swarm's genesis among peers when joining"},
+			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "debug logging"},
+		},
+		Action: func(c *cli.Context) error {
+			cfg := startConfig(c)
+			repo, err := node.Open(c.String("repo"))
+			if err != nil {
+				return err
+			}
+			defer repo.Close()
+			n, err := node.New(repo, cfg, startOptions(c)...)
+			if err != nil {
+				return err
+			}
+			return n.Run(c.Context)
+		},
+	})
+}
+
+func startConfig(c *cli.Context) node.Config {
+	cfg := node.DefaultConfig()
+	cfg.Dataset, cfg.Task, cfg.Swarm = c.String("dataset"), c.String("task"), c.String("swarm")
+	cfg.Bootstrap, cfg.Listen = c.StringSlice("bootstrap"), c.StringSlice("listen")
+	cfg.Rounds, cfg.API, cfg.NoMDNS = c.Int("rounds"), c.String("api"), c.Bool("no-mdns")
+	cfg.Limit, cfg.Epochs, cfg.Seed = c.Int("limit"), c.Int("epochs"), c.Int64("seed")
+	cfg.GenesisTimeout = c.Duration("genesis-timeout")
+	return cfg
+}
+
+func startOptions(c *cli.Context) []node.Option {
+	level := slog.LevelInfo
+	if c.Bool("verbose") {
+		level = slog.LevelDebug
+	}
+	tty := node.IsTerminal(os.Stderr)
+	return []node.Option{
+		node.WithLogger(node.NewLogger(c.App.ErrWriter, tty, level)),
+		node.WithProgress(node.NewProgress(c.App.ErrWriter, tty)),
+		node.WithOutput(c.App.Writer),
+	}
+}

@@ -1,0 +1,37 @@
+package fusion
+
+import (
+	"fmt"
+
+	"github.com/coldnode/coldnode/train/checkpoint"
+)
+
+// Check reports whether one delta could be fused into base: its body
+// tensors match the base's by name, shape and dtype, and every body value
+// is finite. It reads the delta's body tensors one at a time; a node can
+// run it when a delta arrives, before the round's fusion.
+func Check(base *checkpoint.Reader, in Input) error {
+	p := &plan{base: base}
+	if base == nil {
+		return fmt.Errorf("%w: no base", ErrInput)
+	}
+	if err := p.setBody(); err != nil {
+		return err
+	}
+	if err := p.setInputs([]Input{in}); err != nil {
+		return err
+	}
+	if err := p.match(in); err != nil {
+		return err
+	}
+	for _, name := range p.names {
+		v, err := readF32(in.Delta, name)
+		if err != nil {
+			return &DeltaError{ID: in.ID, Tensor: name, Err: err}
+		}
+		if i, x, bad := firstNonFinite(v); bad {
+			return &DeltaError{ID: in.ID, Tensor: name, Err: fmt.Errorf("%w: element %d is %v", ErrNonFinite, i, x)}
+		}
+	}
+	return nil
+}

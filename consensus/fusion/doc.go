@@ -1,0 +1,66 @@
+// Package fusion computes the next base model of a round from the current
+// base and the round's deltas, bit-identically on every peer and processor.
+//
+// It owns the fusion math and its exact float32 evaluation order. It does
+// not fetch, verify CIDs, choose which deltas belong to a round, or touch
+// files: callers open safetensors with checkpoint.Open and pass readers;
+// the fused file goes to an io.Writer. It imports only train/checkpoint.
+//
+// # What is fused
+//
+// Only body tensors (checkpoint.IsHead false). The output holds the base's
+// body tensors, updated, and the base's metadata; head tensors of the base
+// and of the deltas are left out. Every body tensor must be F32. Each delta
+// must have exactly the base's body tensors with the same shapes, in F32;
+// a missing, extra, reshaped or F16/BF16 tensor is an ErrMismatch naming
+// it (convert half-precision deltas to float32 before publishing). Deltas
+// written by PyTorch, with any tensor order, are accepted.
+//
+// # Exact definition
+//
+// Inputs are sorted by ID (the delta's CID string). For delta i with body
+// values d_i and a Clip bound C, the norm is sqrt of the float64 sum of
+// squares taken tensor by tensor in name order, each tensor over four lanes
+// (element k into lane k mod 4, lanes added 0+1, +2, +3); the scale s_i is
+// C/norm when norm > C, else 1. Weighted uses w_i = examples_i / total in
+// float64. The multiplier c_i is float32(s_i) or float32(s_i*w_i), and
+// v_i = float32(c_i*d_i) (no multiplier when it would be 1 for every
+// delta). Then per coordinate, in float32:
+//
+//	mean:     a = v_1 + v_2 + ... + v_n (left to right); out = base + a/n
+//	weighted: a = v_1 + ... + v_n;                       out = base + a
+//	median:   sort v (-0 before +0); odd n: middle value; even n: the two
+//	          middle values added in float64, halved, rounded once;
+//	          out = base + median
+//	trimmed:  sort v, drop k = floor(Trim*n) at each end, add the rest in
+//	          ascending order, divide by n-2k; out = base + that
+//
+// Every product is rounded to float32 before it is added, so no processor
+// can fuse a multiply-add. Any NaN or Inf in the base or a delta, and any
+// overflow, is an error (a *DeltaError names the delta and tensor), never a
+// silently repaired result.
+//
+// # Streaming and speed
+//
+// Fuse reads one tensor of the base and of each delta at a time (the clip
+// rules first read each delta once more to get its norm) and writes the
+// canonical layout of checkpoint.Encode: header, then tensors in name
+// order. The linear rules accumulate a block of coordinates at a time
+// while the deltas stream past (on amd64 with SSE, four lanes per
+// instruction; elsewhere with portable loops that add several deltas per
+// pass; both perform the identical IEEE operations, which the golden
+// vectors check on amd64 and arm64). The robust rules sort blocks of
+// coordinates with a Batcher network. Large tensors are split by
+// coordinate range across GOMAXPROCS goroutines; every coordinate sees
+// the same operations in the same order whatever the split.
+//
+// # Usage
+//
+//	rule, err := fusion.ParseRule("clip:5,median") // from the genesis
+//	base, err := checkpoint.Open(baseFile, baseSize)
+//	ins := []fusion.Input{{ID: cidString, Delta: deltaReader}, ...}
+//	stats, err := fusion.Fuse(w, base, ins, rule)
+//
+// Check validates one arriving delta against the base before the round
+// fuses it.
+package fusion

@@ -1,0 +1,89 @@
+package node
+
+import (
+	"fmt"
+	"net"
+	"time"
+)
+
+// RepoConfig is what a repository remembers between runs (config.json).
+type RepoConfig struct {
+	// Swarm is the swarm ID: the CID of the genesis record.
+	Swarm string `json:"swarm"`
+	// Listen are the libp2p listen multiaddrs.
+	Listen []string `json:"listen,omitempty"`
+	// Bootstrap are full multiaddrs (with /p2p/ID) to join through.
+	Bootstrap []string `json:"bootstrap,omitempty"`
+	// API is the loopback address of the HTTP API ("127.0.0.1:0" picks a port).
+	API string `json:"api,omitempty"`
+	// NoMDNS turns local-network discovery off.
+	NoMDNS bool `json:"no_mdns,omitempty"`
+}
+
+// Config is one run of a node: the repository's settings plus the flags of
+// `coldnode start`.
+type Config struct {
+	RepoConfig
+	// Dataset is the path of the local private dataset (see data.Load).
+	Dataset string
+	// Task names the dataset's task; default: the dataset's base name.
+	Task string
+	// Limit caps the training examples used per round (0: all).
+	Limit int
+	// Rounds stops the node after it has seen this many rounds close (0: run until cancelled).
+	Rounds int
+	// Epochs of local finetuning per round (0: the trainer's default).
+	Epochs int
+	// Seed seeds local training; the round number is mixed in.
+	Seed int64
+	// FetchTimeout bounds fetching one record or file from peers.
+	FetchTimeout time.Duration
+	// TickInterval is how often the state machine is given the time.
+	TickInterval time.Duration
+	// GenesisTimeout bounds fetching the genesis from peers when joining.
+	GenesisTimeout time.Duration
+	// AnnounceEvery is how often the head and open contributions are
+	// re-announced (how late joiners learn the head).
+	AnnounceEvery time.Duration
+	// RetryEvery is how often missing blocks and deltas are asked for again.
+	RetryEvery time.Duration
+}
+
+// DefaultConfig returns a node configuration with default listen and API addresses.
+func DefaultConfig() Config {
+	return Config{
+		RepoConfig: RepoConfig{
+			Listen: []string{"/ip4/0.0.0.0/tcp/4011", "/ip4/0.0.0.0/udp/4011/quic-v1"},
+			API:    "127.0.0.1:5011",
+		},
+		Seed:           1,
+		FetchTimeout:   2 * time.Minute,
+		TickInterval:   250 * time.Millisecond,
+		GenesisTimeout: 30 * time.Second,
+		AnnounceEvery:  5 * time.Second,
+		RetryEvery:     5 * time.Second,
+	}
+}
+
+// Validate checks the configuration.
+func (c Config) Validate() error {
+	if c.Dataset == "" {
+		return fmt.Errorf("node: no dataset: pass --dataset PATH (a task directory, JSONL, CSV or TSV file)")
+	}
+	if c.Rounds < 0 || c.Limit < 0 || c.Epochs < 0 {
+		return fmt.Errorf("node: --rounds, --limit and --epochs must not be negative")
+	}
+	if c.API != "" {
+		host, _, err := net.SplitHostPort(c.API)
+		if err != nil {
+			return fmt.Errorf("node: API address %q: %w", c.API, err)
+		}
+		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return fmt.Errorf("node: API address %q is not on loopback; the API is local only", c.API)
+		}
+	}
+	if c.FetchTimeout <= 0 || c.TickInterval <= 0 || c.GenesisTimeout <= 0 || c.AnnounceEvery <= 0 || c.RetryEvery <= 0 {
+		return fmt.Errorf("node: timeouts and periods must be positive")
+	}
+	return nil
+}

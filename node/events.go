@@ -1,0 +1,135 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/coldnode/coldnode/consensus"
+	"github.com/ipfs/go-cid"
+)
+
+// onEvent logs, counts and acts on one state machine event.
+func (rt *runtime) onEvent(ctx context.Context, e consensus.Event) error {
+	n := rt.n
+	switch e := e.(type) {
+	case consensus.HeadChanged:
+		return rt.onHead(ctx, e)
+	case consensus.Finalized:
+		n.log.Info("final", "round", e.Round, "record", e.Record)
+		n.emit(Event{Kind: "final", Round: e.Round, Record: e.Record.String(), Text: e.String()})
+	case consensus.Proposed:
+		n.metrics.Contributions.WithLabelValues("own").Inc()
+		n.log.Info("proposed", "round", e.Round, "cid", e.Contribution, "base", e.Base)
+		n.emit(Event{Kind: "proposed", Round: e.Round, Record: e.Contribution.String(), Base: e.Base.String(), Text: e.String()})
+	case consensus.Built:
+		n.log.Info("built record", "round", e.Round, "record", e.Record, "contributions", e.Contributions)
+		n.emit(Event{Kind: "built", Round: e.Round, Record: e.Record.String(), Contributions: e.Contributions, Text: e.String()})
+	case consensus.Rejected:
+		n.log.Info("rejected", "cid", e.CID, "peer", e.From, "reason", e.Reason)
+		n.emit(Event{Kind: "rejected", Record: e.CID.String(), Text: e.String()})
+	case consensus.Equivocation:
+		n.log.Warn("equivocation", "peer", e.Peer, "base", e.Base, "first", e.First, "second", e.Second)
+		n.emit(Event{Kind: "equivocation", Base: e.Base.String(), Text: e.String()})
+	default:
+		n.log.Debug("event", "event", e.String())
+	}
+	return nil
+}
+
+// onHead indexes the new head's chain, persists the head pointer, prints
+// one line and starts training on the new base.
+func (rt *runtime) onHead(ctx context.Context, e consensus.HeadChanged) error {
+	n := rt.n
+	if e.Round > 0 {
+		if err := rt.indexChain(ctx, e.Record); err != nil {
+			return err
+		}
+	}
+	st := State{Head: e.Record.String(), Height: int64(e.Round), Base: e.Base.String(), Finality: int64(rt.genesis.Params.Finality)}
+	if err := n.repo.Index().SaveState(st); err != nil {
+		return err
+	}
+	n.metrics.HeadHeight.Set(float64(e.Round))
+	n.metrics.Rounds.Inc()
+	fmt.Fprintf(n.out, "round %d head %s base %s contributions %d\n", e.Round, e.Record, e.Base, e.Contributions)
+	n.log.Info("head", "round", e.Round, "record", e.Record, "base", e.Base, "contributions", e.Contributions)
+	n.emit(Event{Kind: "head", Round: e.Round, Record: e.Record.String(), Base: e.Base.String(), Contributions: e.Contributions, Text: e.String()})
+	rt.maybeTrain()
+	return nil
+}
+
+// indexChain writes the round files from the head back to where the index
+// already agrees (a fork switch rewrites the rounds that changed).
+func (rt *runtime) indexChain(ctx context.Context, head cid.Cid) error {
+	x := rt.n.repo.Index()
+	for c := head; !c.Equals(rt.sm.Swarm()); {
+		ri, parent, err := rt.roundInfo(ctx, c)
+		if err != nil {
+			return err
+		}
+		var old RoundInfo
+		if readJSON(x.roundPath(ri.Round), &old) == nil && old.Record == ri.Record {
+			return nil
+		}
+		if err := x.SaveRound(ri); err != nil {
+			return err
+		}
+		c = parent
+	}
+	return nil
+}
+
+// roundInfo reads a record and its contributions from the local store.
+func (rt *runtime) roundInfo(ctx context.Context, c cid.Cid) (RoundInfo, cid.Cid, error) {
+	rec, err := readRecord(ctx, rt.net.blocks, c)
+	if err != nil {
+		return RoundInfo{}, cid.Undef, err
+	}
+	ri := RoundInfo{Round: int64(rec.Round), Record: c.String(), Parent: rec.Parent.String(),
+		Base: rec.Base.String(), Fused: rec.Fused.String()}
+	for _, cc := range rec.Contributions {
+		ci, err := readContribution(ctx, rt.net.blocks, cc)
+		if err != nil {
+			return ri, cid.Undef, err
+		}
+		ri.Contributions = append(ri.Contributions, ci)
+	}
+	return ri, rec.Parent, nil
+}
+
+// maybeTrain starts a training job on the head's base unless one runs, this
+// node already trained on that base, or the node is about to stop.
+func (rt *runtime) maybeTrain() {
+	h := rt.sm.Head()
+	if rt.training || rt.tried[h.Base] || rt.finished() {
+		return
+	}
+	rt.training, rt.tried[h.Base] = true, true
+	rt.jobs <- trainJob{Round: h.Round + 1, Base: h.Base}
+}
+
+// onTrained proposes a finished contribution and looks for more work.
+func (rt *runtime) onTrained(ctx context.Context, d trainDone) {
+	rt.training = false
+	n := rt.n
+	if d.Err != nil {
+		if ctx.Err() == nil {
+			n.log.Error("training failed; waiting for the next base", "round", d.Job.Round, "err", d.Err)
+		}
+		rt.maybeTrain()
+		return
+	}
+	delta, _ := cid.Decode(d.Own.Delta)
+	err := rt.sm.Step(consensus.Propose{Base: d.Job.Base, Delta: delta, Task: d.Own.Task,
+		Examples: d.Own.Examples, Metrics: d.Own.Metrics})
+	switch {
+	case errors.Is(err, consensus.ErrAlreadyProposed):
+		n.log.Info("contribution already proposed on this base", "round", d.Job.Round, "base", d.Job.Base)
+	case err != nil:
+		n.log.Warn("proposal not accepted", "round", d.Job.Round, "base", d.Job.Base, "err", err)
+	default:
+		n.emit(Event{Kind: "trained", Round: d.Job.Round, Base: d.Job.Base.String(), Text: fmt.Sprintf("delta %s", d.Own.Delta)})
+	}
+	rt.maybeTrain()
+}

@@ -1,0 +1,166 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+
+	"github.com/coldnode/coldnode/consensus/wire"
+	"github.com/coldnode/coldnode/p2p"
+	"github.com/coldnode/coldnode/train/checkpoint"
+	"github.com/coldnode/coldnode/train/model"
+	"github.com/ipfs/go-cid"
+)
+
+// readRecord reads and decodes a round record.
+func readRecord(ctx context.Context, bs *p2p.Blocks, c cid.Cid) (*wire.Record, error) {
+	blk, err := bs.GetBlock(ctx, c)
+	if err != nil {
+		return nil, fmt.Errorf("record %s: %w", c, err)
+	}
+	return wire.DecodeRecord(blk.RawData())
+}
+
+// readContribution reads a contribution into its summary.
+func readContribution(ctx context.Context, bs *p2p.Blocks, c cid.Cid) (ContributionInfo, error) {
+	blk, err := bs.GetBlock(ctx, c)
+	if err != nil {
+		return ContributionInfo{}, fmt.Errorf("contribution %s: %w", c, err)
+	}
+	ct, err := wire.DecodeContribution(blk.RawData())
+	if err != nil {
+		return ContributionInfo{}, err
+	}
+	return ContributionInfo{CID: c.String(), Peer: ct.Peer.String(), Task: ct.Task, Delta: ct.Delta.String(),
+		Examples: int64(ct.Examples), Metrics: ct.Metrics}, nil
+}
+
+// showObject decodes whatever c names: a consensus block (dag-cbor) or a
+// weights file (UnixFS), from the local store only.
+func showObject(ctx context.Context, bs *p2p.Blocks, s string) (Object, error) {
+	c, err := parseCID(s)
+	if err != nil {
+		return Object{}, err
+	}
+	if ok, err := bs.Has(ctx, c); err != nil || !ok {
+		return Object{}, fmt.Errorf("%s is not in this repository: %w", c, ErrNotFound)
+	}
+	if c.Type() != cid.DagCBOR {
+		return showFile(ctx, bs, c)
+	}
+	blk, err := bs.GetBlock(ctx, c)
+	if err != nil {
+		return Object{}, err
+	}
+	return decodeObject(c, blk.RawData())
+}
+
+func decodeObject(c cid.Cid, b []byte) (Object, error) {
+	o := Object{CID: c.String(), Size: int64(len(b))}
+	if g, err := wire.DecodeGenesis(b); err == nil {
+		o.Kind, o.Body = "genesis", genesisView(g)
+		return o, nil
+	}
+	if r, err := wire.DecodeRecord(b); err == nil {
+		o.Kind, o.Body = "record", r
+		return o, nil
+	}
+	ct, err := wire.DecodeContribution(b)
+	if err != nil {
+		return o, fmt.Errorf("%s is not a genesis, record or contribution: %w", c, err)
+	}
+	o.Kind, o.Body = "contribution", ct
+	return o, nil
+}
+
+type paramsView struct {
+	Quorum    int      `json:"quorum"`
+	Window    string   `json:"window"`
+	Deadline  string   `json:"deadline"`
+	Rule      string   `json:"rule"`
+	Finality  int      `json:"finality"`
+	Allow     []string `json:"allow,omitempty"`
+	MaxDelta  int64    `json:"max_delta"`
+	NormBound float64  `json:"norm_bound"`
+}
+
+func genesisView(g *wire.Genesis) any {
+	p := g.Params
+	pv := paramsView{Quorum: p.Quorum, Window: p.Window.String(), Deadline: p.Deadline.String(), Rule: p.Rule,
+		Finality: p.Finality, MaxDelta: p.MaxDelta, NormBound: p.NormBound}
+	for _, a := range p.Allow {
+		pv.Allow = append(pv.Allow, a.String())
+	}
+	return map[string]any{"name": g.Name, "model": g.Model, "weights": g.Weights.String(), "params": pv}
+}
+
+type tensorView struct {
+	Name  string `json:"name"`
+	DType string `json:"dtype"`
+	Shape []int  `json:"shape"`
+}
+
+// showFile summarises a safetensors file: metadata and tensor shapes.
+func showFile(ctx context.Context, bs *p2p.Blocks, c cid.Cid) (Object, error) {
+	var buf sizedBuffer
+	if err := bs.Export(ctx, c, &buf); err != nil {
+		return Object{}, fmt.Errorf("read %s: %w", c, err)
+	}
+	o := Object{CID: c.String(), Kind: "file", Size: int64(len(buf.b))}
+	f, err := checkpoint.Decode(buf.b)
+	if err != nil {
+		o.Body = map[string]string{"note": "not a safetensors file: " + err.Error()}
+		return o, nil
+	}
+	ts := make([]tensorView, len(f.Tensors))
+	for i, t := range f.Tensors {
+		ts[i] = tensorView{Name: t.Name, DType: string(t.DType), Shape: t.Shape}
+	}
+	sort.Slice(ts, func(i, j int) bool { return ts[i].Name < ts[j].Name })
+	o.Kind = "weights"
+	o.Body = map[string]any{"meta": f.Meta, "tensors": ts}
+	return o, nil
+}
+
+type sizedBuffer struct{ b []byte }
+
+func (s *sizedBuffer) Write(p []byte) (int, error) { s.b = append(s.b, p...); return len(p), nil }
+
+// exportFile writes the weights file c; with withHead, the node's own task
+// head trained on base c is merged in when the repository has one.
+func exportFile(ctx context.Context, bs *p2p.Blocks, repo *Repo, s string, withHead bool, w io.Writer) error {
+	c, err := parseCID(s)
+	if err != nil {
+		return err
+	}
+	if ok, err := bs.Has(ctx, c); err != nil || !ok {
+		return fmt.Errorf("%s is not in this repository: %w", c, ErrNotFound)
+	}
+	if c.Type() == cid.DagCBOR {
+		return fmt.Errorf("%s is a genesis, record or contribution, not a weights file (see `coldnode show`): %w", c, ErrBadRequest)
+	}
+	if !withHead {
+		return bs.Export(ctx, c, w)
+	}
+	head, err := repo.OwnHead(c.String())
+	if err != nil {
+		return bs.Export(ctx, c, w)
+	}
+	var buf sizedBuffer
+	if err := bs.Export(ctx, c, &buf); err != nil {
+		return err
+	}
+	body, err := checkpoint.Decode(buf.b)
+	if err != nil {
+		return fmt.Errorf("%s: %w", c, err)
+	}
+	body.Tensors = append(body.Tensors, head.Tensors...)
+	if cfg, ok := head.Meta[model.MetaKey]; ok {
+		if body.Meta == nil {
+			body.Meta = map[string]string{}
+		}
+		body.Meta[model.MetaKey] = cfg // the config with this head's classes
+	}
+	return checkpoint.Write(w, body)
+}

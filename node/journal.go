@@ -1,0 +1,80 @@
+package node
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/ipfs/go-cid"
+)
+
+const journalFile = "blocks.journal"
+
+// journal lists, one CID a line, every consensus block the node persisted,
+// in order. A restart replays them into a fresh state machine. Each line is
+// appended and synced after its block is in the store, so a crash loses at
+// most the line being written, whose block the swarm re-announces anyway.
+type journal struct {
+	f    *os.File
+	seen map[cid.Cid]bool // already in the file
+}
+
+func openJournal(r *Repo) (*journal, []cid.Cid, error) {
+	path := r.File(journalFile)
+	cids, err := readJournal(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open block journal: %w", err)
+	}
+	j := &journal{f: f, seen: make(map[cid.Cid]bool, len(cids))}
+	for _, c := range cids {
+		j.seen[c] = true
+	}
+	return j, cids, nil
+}
+
+// readJournal parses the journal, skipping a torn last line.
+func readJournal(path string) ([]cid.Cid, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read block journal: %w", err)
+	}
+	defer f.Close()
+	var out []cid.Cid
+	seen := map[cid.Cid]bool{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		c, err := cid.Decode(strings.TrimSpace(sc.Text()))
+		if err != nil || seen[c] {
+			continue
+		}
+		seen[c] = true
+		out = append(out, c)
+	}
+	return out, sc.Err()
+}
+
+// append records c durably.
+func (j *journal) append(c cid.Cid) error {
+	if j.seen[c] {
+		return nil
+	}
+	j.seen[c] = true
+	if _, err := j.f.WriteString(c.String() + "\n"); err != nil {
+		return fmt.Errorf("block journal: %w", err)
+	}
+	if err := j.f.Sync(); err != nil {
+		return fmt.Errorf("block journal: %w", err)
+	}
+	return nil
+}
+
+func (j *journal) close() error { return j.f.Close() }

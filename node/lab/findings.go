@@ -1,0 +1,235 @@
+package lab
+
+import (
+	"fmt"
+	"math"
+	"slices"
+)
+
+// Verdicts of a finding.
+const (
+	Holds    = "holds"
+	Partly   = "partly holds"
+	NotHolds = "does not hold"
+)
+
+// Finding is one of the paper's claims tested on this run's scores.
+type Finding struct {
+	ID       int      `json:"id"`
+	Claim    string   `json:"claim"`
+	Verdict  string   `json:"verdict"`
+	Evidence []string `json:"evidence"` // accuracy in points; mean ± sd over seeds of paired differences
+}
+
+// Findings tests the paper's five findings on scores from a run of rounds
+// rounds with the given sweep counts.
+func Findings(scores []Score, rounds int, sweep []int) []Finding {
+	ix := newIndex(scores)
+	out := []Finding{ix.finding1(rounds), ix.finding2(rounds), ix.finding3(rounds), ix.finding4(rounds)}
+	if len(sweep) > 1 {
+		out = append(out, ix.finding5(rounds, sweep))
+	}
+	return out
+}
+
+var protocols = []string{Finetune, Probe}
+
+// diff is the per-seed paired difference of group means a - b, over seeds.
+func (ix *index) diff(a, b key, g Group) Cell {
+	var d []float64
+	for _, seed := range ix.seeds {
+		x, okx := ix.seedMean(a, g, seed)
+		y, oky := ix.seedMean(b, g, seed)
+		if okx && oky {
+			d = append(d, x-y)
+		}
+	}
+	return cellOf(d)
+}
+
+func (ix *index) seedMean(k key, g Group, seed int) (float64, bool) {
+	var sum float64
+	n := 0
+	for _, s := range ix.by[k] {
+		if s.Seed == seed && s.Group == g {
+			sum, n = sum+s.Accuracy, n+1
+		}
+	}
+	return sum / float64(max(n, 1)), n > 0
+}
+
+func pts(c Cell) string {
+	return fmt.Sprintf("%+.2f ± %.2f", 100*c.Mean, 100*c.SD)
+}
+
+func verdict(ok, all int) string {
+	switch {
+	case ok == all:
+		return Holds
+	case ok == 0:
+		return NotHolds
+	}
+	return Partly
+}
+
+// compare states a - b for every protocol and group and counts cells with
+// a positive (or >= floor) mean difference.
+func (ix *index) compare(a, b key, groups []Group, floor float64) (lines []string, ok, all int) {
+	for _, p := range protocols {
+		a.protocol, b.protocol = p, p
+		for _, g := range groups {
+			d := ix.diff(a, b, g)
+			if d.N == 0 {
+				continue
+			}
+			all++
+			if d.Mean > floor {
+				ok++
+			}
+			lines = append(lines, fmt.Sprintf("%s, %s tasks: %s points (%d seeds)", p, g, pts(d), d.N))
+		}
+	}
+	return lines, ok, all
+}
+
+func (ix *index) finding1(rounds int) Finding {
+	f := Finding{ID: 1, Claim: "the ColD Fusion body beats the genesis body on seen and unseen tasks, in both protocols"}
+	lines, ok, all := ix.compare(key{ModelColD, rounds, ""}, key{ModelGenesis, 0, ""}, []Group{Seen, Unseen}, 0)
+	f.Evidence, f.Verdict = prefix("ColD (round "+fmt.Sprint(rounds)+") − genesis", lines), verdict(ok, all)
+	return f
+}
+
+func (ix *index) finding2(rounds int) Finding {
+	f := Finding{ID: 2, Claim: "on seen tasks ColD Fusion comes within 1 point of multitask training (paper: +2.33 vs +1.62 over RoBERTa-base)"}
+	lines, ok, all := ix.compare(key{ModelColD, rounds, ""}, key{ModelMultitask, 0, ""}, []Group{Seen}, -0.01)
+	gain, _, _ := ix.compare(key{ModelMultitask, 0, ""}, key{ModelGenesis, 0, ""}, []Group{Seen}, 0)
+	f.Evidence = append(prefix("ColD − multitask", lines), prefix("multitask − genesis", gain)...)
+	f.Verdict = verdict(ok, all)
+	return f
+}
+
+func (ix *index) finding3(rounds int) Finding {
+	f := Finding{ID: 3, Claim: "iterating beats fusing once (paper: +2.33 vs +0.92)"}
+	lines, ok, all := ix.compare(key{ModelColD, rounds, ""}, key{ModelOneRound, 1, ""}, []Group{Seen, Unseen}, 0)
+	gain, _, _ := ix.compare(key{ModelOneRound, 1, ""}, key{ModelGenesis, 0, ""}, []Group{Seen, Unseen}, 0)
+	f.Evidence = append(prefix("ColD − fuse-once", lines), prefix("fuse-once − genesis", gain)...)
+	f.Verdict = verdict(ok, all)
+	return f
+}
+
+func prefix(p string, lines []string) []string {
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		out[i] = p + ", " + l
+	}
+	return out
+}
+
+// curve is the seed-mean group accuracy of model at rounds 0..rounds, with
+// the genesis body as round 0; NaN where a round has no score.
+func (ix *index) curve(model, protocol string, g Group, rounds int) []float64 {
+	c := make([]float64, rounds+1)
+	for r := range c {
+		k := key{model, r, protocol}
+		if r == 0 {
+			k.model = ModelGenesis
+		}
+		acc, _ := ix.seedMeans(k, g)
+		c[r] = cellOf(acc).Mean
+		if len(acc) == 0 {
+			c[r] = math.NaN()
+		}
+	}
+	return c
+}
+
+// shape describes a curve: total gain, the first round reaching 90% of the
+// best gain, and the gain of the second half of the rounds.
+type shape struct {
+	gain, late float64
+	r90        int
+}
+
+func shapeOf(c []float64) shape {
+	r := len(c) - 1
+	best := slices.Max(c)
+	s := shape{gain: c[r] - c[0], late: c[r] - c[(r+1)/2], r90: r}
+	for i, v := range c {
+		if v-c[0] >= 0.9*(best-c[0]) {
+			s.r90 = i
+			break
+		}
+	}
+	return s
+}
+
+// plateaus says a curve gained and its second half added at most a quarter
+// of the gain.
+func plateaus(s shape) bool { return s.gain > 0 && s.late <= 0.25*s.gain }
+
+// finding4 counts two claims per protocol: both curves rise and plateau,
+// and the unseen curve reaches 90% of its best gain in fewer rounds.
+func (ix *index) finding4(rounds int) Finding {
+	f := Finding{ID: 4, Claim: "accuracy rises over rounds then plateaus; unseen gains plateau earlier (about 10 iterations in the paper)"}
+	ok, all := 0, 0
+	for _, p := range protocols {
+		s, u := shapeOf(ix.curve(ModelColD, p, Seen, rounds)), shapeOf(ix.curve(ModelColD, p, Unseen, rounds))
+		if math.IsNaN(s.gain) || math.IsNaN(u.gain) {
+			continue
+		}
+		all += 2
+		if plateaus(s) && plateaus(u) {
+			ok++
+		}
+		if u.r90 < s.r90 {
+			ok++
+		}
+		f.Evidence = append(f.Evidence,
+			fmt.Sprintf("%s: seen gain %+.2f, 90%% of best gain by round %d, second-half gain %+.2f; unseen gain %+.2f, 90%% by round %d, second-half gain %+.2f",
+				p, 100*s.gain, s.r90, 100*s.late, 100*u.gain, u.r90, 100*u.late))
+	}
+	f.Verdict = verdict(ok, all)
+	return f
+}
+
+// roughness is, per seed, the mean absolute round-to-round change of the
+// group-mean accuracy over rounds 2..rounds.
+func (ix *index) roughness(model string, g Group, rounds int) Cell {
+	var v []float64
+	for _, seed := range ix.seeds {
+		var sum float64
+		n := 0
+		for r := 2; r <= rounds; r++ {
+			a, oka := ix.seedMean(key{model, r, Probe}, g, seed)
+			b, okb := ix.seedMean(key{model, r - 1, Probe}, g, seed)
+			if oka && okb {
+				sum, n = sum+math.Abs(a-b), n+1
+			}
+		}
+		if n > 0 {
+			v = append(v, sum/float64(n))
+		}
+	}
+	return cellOf(v)
+}
+
+func (ix *index) finding5(rounds int, sweep []int) Finding {
+	f := Finding{ID: 5, Claim: "with the data per round fixed, more contributors per round cost little and steady the curve (probe protocol)"}
+	lo, hi := slices.Min(sweep), slices.Max(sweep)
+	ok, all := 0, 0
+	for _, g := range []Group{Seen, Unseen} {
+		cost := ix.diff(key{SweepModel(hi), rounds, Probe}, key{SweepModel(lo), rounds, Probe}, g)
+		rl, rh := ix.roughness(SweepModel(lo), g, rounds), ix.roughness(SweepModel(hi), g, rounds)
+		if cost.N == 0 {
+			continue
+		}
+		all++
+		if cost.Mean >= -0.01 && rh.Mean < rl.Mean {
+			ok++
+		}
+		f.Evidence = append(f.Evidence, fmt.Sprintf("%s tasks: final accuracy %d − %d contributors: %s points; mean round-to-round change %.2f ± %.2f (%d) vs %.2f ± %.2f (%d) points",
+			g, hi, lo, pts(cost), 100*rh.Mean, 100*rh.SD, hi, 100*rl.Mean, 100*rl.SD, lo))
+	}
+	f.Verdict = verdict(ok, all)
+	return f
+}

@@ -1,0 +1,293 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/coldnode/coldnode/consensus"
+	"github.com/coldnode/coldnode/consensus/wire"
+	"github.com/coldnode/coldnode/p2p"
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// runtime is one Run of a node. The loop goroutine owns every field below
+// the line; workers talk to it only through channels.
+type runtime struct {
+	n       *Node
+	net     *network
+	store   store
+	journal *journal
+	genesis *wire.Genesis
+	api     *API
+	wg      sync.WaitGroup // every worker goroutine
+	pubCtx  context.Context
+	pubStop context.CancelFunc
+
+	results chan workDone
+	jobs    chan trainJob
+	trained chan trainDone
+	publish chan []byte
+
+	// owned by the loop goroutine
+	sm       *consensus.Machine
+	inflight map[string]bool
+	training bool
+	tried    map[cid.Cid]bool // bases trained on (or given up on)
+	stopping bool
+}
+
+// workDone is a finished fetch, check or fusion: the message to Step.
+type workDone struct {
+	key string
+	msg consensus.Message // nil: nothing to tell the machine (it retries)
+}
+
+// Run joins the swarm and takes part in rounds until ctx ends or the chain
+// reaches Config.Rounds rounds. It returns after every goroutine it started
+// has stopped and the network is closed.
+func (n *Node) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	rt, err := n.start(ctx)
+	if err != nil {
+		return err
+	}
+	err = rt.loop(ctx)
+	cancel()
+	rt.shutdown()
+	return err
+}
+
+// start brings up identity, network, genesis, task, state machine and API.
+func (n *Node) start(ctx context.Context) (*runtime, error) {
+	swarm, err := parseCID(n.cfg.Swarm)
+	if err != nil {
+		return nil, fmt.Errorf("swarm ID: %w", err)
+	}
+	key, err := p2p.LoadOrCreateIdentity(n.repo.IdentityPath())
+	if err != nil {
+		return nil, err
+	}
+	net, err := n.startNetwork(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	rt := &runtime{n: n, net: net, inflight: map[string]bool{}, tried: map[cid.Cid]bool{},
+		results: make(chan workDone, 64), jobs: make(chan trainJob, 1), trained: make(chan trainDone, 1),
+		publish: make(chan []byte, 256)}
+	rt.pubCtx, rt.pubStop = context.WithCancel(context.Background())
+	rt.store = store{blocks: net.blocks, metrics: n.metrics, timeout: n.cfg.FetchTimeout, progress: n.progress, log: n.log}
+	if err := rt.init(ctx, swarm, key); err != nil {
+		rt.pubStop()
+		if rt.api != nil {
+			rt.api.ln.Close()
+		}
+		if rt.journal != nil {
+			rt.journal.close()
+		}
+		rt.closeNetwork()
+		return nil, err
+	}
+	return rt, nil
+}
+
+func (rt *runtime) init(ctx context.Context, swarm cid.Cid, key signerKey) error {
+	n := rt.n
+	gb, err := loadGenesis(ctx, rt.net.blocks, swarm, n.cfg.GenesisTimeout)
+	if err != nil {
+		return err
+	}
+	if err := rt.net.blocks.Put(ctx, swarm, gb); err != nil {
+		return fmt.Errorf("store genesis: %w", err)
+	}
+	rt.genesis, _ = wire.DecodeGenesis(gb)
+	if err := n.loadTask(rt.genesis); err != nil {
+		return err
+	}
+	if rt.sm, err = newMachine(gb, key, n.cfg); err != nil {
+		return err
+	}
+	if rt.net.topic, err = rt.net.host.Join(topicSwarm(swarm), topicName, validator(swarm)); err != nil {
+		return fmt.Errorf("join swarm topic: %w", err)
+	}
+	var replay []cid.Cid
+	if rt.journal, replay, err = openJournal(n.repo); err != nil {
+		return err
+	}
+	rt.replay(ctx, replay)
+	return rt.startAPI()
+}
+
+// validator accepts well-formed announcements of this swarm; the state
+// machine does the expensive checks.
+func validator(swarm cid.Cid) p2p.Validator {
+	return func(_ peer.ID, payload []byte) p2p.Verdict {
+		a, err := wire.DecodeAnnouncement(payload)
+		if err != nil || !a.Swarm.Equals(swarm) {
+			return p2p.Reject
+		}
+		return p2p.Accept
+	}
+}
+
+// replay feeds the journalled blocks back into the fresh state machine.
+func (rt *runtime) replay(ctx context.Context, cids []cid.Cid) {
+	for _, c := range cids {
+		blk, err := rt.net.blocks.GetBlock(ctx, c)
+		if err != nil {
+			rt.n.log.Warn("journalled block missing", "cid", c, "err", err)
+			continue
+		}
+		rt.sm.Step(consensus.Block{CID: c, Data: blk.RawData()})
+	}
+	if len(cids) > 0 {
+		h := rt.sm.Head()
+		rt.n.log.Info("resumed", "blocks", len(cids), "round", h.Round, "head", h.Record)
+	}
+}
+
+func (rt *runtime) startAPI() error {
+	n := rt.n
+	if n.cfg.API == "" {
+		return nil
+	}
+	token, err := n.repo.Token()
+	if err != nil {
+		return err
+	}
+	rt.api, err = ListenAPI(n.cfg.API, n, token, n.metrics.Registry, n.log)
+	if err != nil {
+		return err
+	}
+	return n.repo.SetAPIAddr(rt.api.Addr())
+}
+
+// loop is the node's one owner of the state machine.
+func (rt *runtime) loop(ctx context.Context) error {
+	rt.startWorkers(ctx)
+	rt.n.setRunning(rt)
+	tick := time.NewTicker(rt.n.cfg.TickInterval)
+	defer tick.Stop()
+	rt.maybeTrain()
+	for {
+		if err := rt.handleReady(ctx); err != nil {
+			return err
+		}
+		if rt.finished() {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case now := <-tick.C:
+			rt.sm.Tick(now)
+			rt.n.metrics.Peers.Set(float64(len(rt.net.host.Peers())))
+		case m, ok := <-rt.net.topic.Messages():
+			if !ok {
+				return errors.New("swarm topic closed")
+			}
+			rt.onGossip(m)
+		case w := <-rt.results:
+			delete(rt.inflight, w.key)
+			rt.step(w.msg)
+		case d := <-rt.trained:
+			rt.onTrained(ctx, d)
+		}
+	}
+}
+
+func (rt *runtime) onGossip(m p2p.Message) {
+	if m.Local {
+		return
+	}
+	rt.step(consensus.Gossip{From: m.From, Payload: m.Payload})
+}
+
+func (rt *runtime) step(msg consensus.Message) {
+	if msg == nil {
+		return
+	}
+	if err := rt.sm.Step(msg); err != nil {
+		rt.n.log.Debug("step", "msg", fmt.Sprintf("%T", msg), "err", err)
+	}
+}
+
+// handleReady does what the machine asks, in its order: persist, publish,
+// start fetches, checks and fusions, handle events; then Advance.
+func (rt *runtime) handleReady(ctx context.Context) error {
+	for rt.sm.HasReady() {
+		rd := rt.sm.Ready()
+		for _, b := range rd.Persist {
+			if err := rt.persist(ctx, b); err != nil {
+				return err
+			}
+		}
+		for _, m := range rd.Messages {
+			rt.enqueue(m)
+		}
+		for _, c := range rd.Fetch {
+			rt.startFetch(ctx, c)
+		}
+		for _, c := range rd.Check {
+			rt.startCheck(ctx, c)
+		}
+		for _, f := range rd.Fuse {
+			rt.startFuse(ctx, f)
+		}
+		for _, e := range rd.Events {
+			if err := rt.onEvent(ctx, e); err != nil {
+				return err
+			}
+		}
+		rt.sm.Advance()
+	}
+	return nil
+}
+
+func (rt *runtime) persist(ctx context.Context, b consensus.Block) error {
+	if err := rt.net.blocks.Put(ctx, b.CID, b.Data); err != nil {
+		return fmt.Errorf("persist block %s: %w", b.CID, err)
+	}
+	return rt.journal.append(b.CID)
+}
+
+func (rt *runtime) enqueue(payload []byte) {
+	select {
+	case rt.publish <- payload:
+	default:
+		rt.n.log.Warn("publish queue full; dropping an announcement (it is re-announced later)")
+	}
+}
+
+// finished reports whether the chain reached Config.Rounds.
+func (rt *runtime) finished() bool {
+	return rt.n.cfg.Rounds > 0 && rt.sm.Head().Round >= uint64(rt.n.cfg.Rounds)
+}
+
+// shutdown stops the workers, waits for them and closes everything.
+func (rt *runtime) shutdown() {
+	close(rt.jobs)
+	close(rt.publish)
+	grace := time.AfterFunc(3*time.Second, rt.pubStop)
+	rt.wg.Wait()
+	grace.Stop()
+	rt.pubStop()
+	rt.n.setRunning(nil)
+	if rt.api != nil {
+		rt.n.repo.SetAPIAddr("")
+	}
+	if rt.journal != nil {
+		rt.journal.close()
+	}
+	rt.closeNetwork()
+}
+
+func (rt *runtime) closeNetwork() {
+	if err := rt.net.close(); err != nil {
+		rt.n.log.Warn("close network", "err", err)
+	}
+}

@@ -1,0 +1,214 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/coldnode/coldnode/train"
+	"github.com/coldnode/coldnode/train/checkpoint"
+	"github.com/coldnode/coldnode/train/data"
+	"github.com/ipfs/go-cid"
+)
+
+// weightStore is what training needs of the block layer: read a weights
+// file by CID (locally or from peers) and import a new one.
+type weightStore interface {
+	ReadFile(ctx context.Context, c cid.Cid, maxBytes int64) ([]byte, error)
+	ImportBytes(ctx context.Context, b []byte) (cid.Cid, error)
+}
+
+// trainJob asks for a contribution to round Round on base Base.
+type trainJob struct {
+	Round uint64
+	Base  cid.Cid
+}
+
+// trainDone reports a finished (or failed) job back to the loop.
+type trainDone struct {
+	Job trainJob
+	Own OwnContribution
+	Err error
+}
+
+// OwnContribution is the node's log entry for one of its contributions,
+// written (with the task head) before the contribution is announced.
+type OwnContribution struct {
+	Round    uint64             `json:"round"`
+	Base     string             `json:"base"`
+	Delta    string             `json:"delta"`
+	Task     string             `json:"task"`
+	Examples uint64             `json:"examples"`
+	Metrics  map[string]float64 `json:"metrics"`
+	Seconds  float64            `json:"seconds"`
+	Time     time.Time          `json:"time"`
+}
+
+// trainer finetunes the base on the local task, one job at a time. It owns
+// nothing the loop owns: it reads the block store and writes only its own
+// log files in the repository.
+type trainer struct {
+	repo     *Repo
+	store    weightStore
+	task     *data.Task
+	opt      train.Options
+	maxDelta int64
+	log      *slog.Logger
+	metrics  *Metrics
+	progress *Progress
+}
+
+// run serves jobs until ctx ends or jobs is closed.
+func (t *trainer) run(ctx context.Context, jobs <-chan trainJob, out chan<- trainDone) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case job, ok := <-jobs:
+			if !ok {
+				return
+			}
+			own, err := t.contribute(ctx, job)
+			select {
+			case out <- trainDone{Job: job, Own: own, Err: err}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}
+}
+
+// contribute returns the logged contribution for job.Base if there is one
+// (a restart resumes without retraining), else trains, imports the delta and
+// logs it.
+func (t *trainer) contribute(ctx context.Context, job trainJob) (OwnContribution, error) {
+	if own, err := t.repo.LoadOwn(job.Base.String()); err == nil && own.Round == job.Round {
+		t.log.Info("reusing logged contribution", "round", job.Round, "base", job.Base, "delta", own.Delta)
+		return own, nil
+	}
+	base, err := t.loadBase(ctx, job.Base)
+	if err != nil {
+		return OwnContribution{}, err
+	}
+	res, err := t.finetune(ctx, job, base)
+	if err != nil {
+		return OwnContribution{}, err
+	}
+	delta, err := train.Delta(base, res.Body)
+	if err != nil {
+		return OwnContribution{}, fmt.Errorf("round %d: delta: %w", job.Round, err)
+	}
+	dc, err := t.importDelta(ctx, delta)
+	if err != nil {
+		return OwnContribution{}, fmt.Errorf("round %d: %w", job.Round, err)
+	}
+	own := OwnContribution{
+		Round: job.Round, Base: job.Base.String(), Delta: dc.String(), Task: t.task.Name,
+		Examples: uint64(t.examples()), Metrics: resultMetrics(res), Seconds: res.Elapsed.Seconds(), Time: time.Now().UTC(),
+	}
+	if err := t.repo.SaveOwn(own, res.Head); err != nil {
+		return OwnContribution{}, err
+	}
+	return own, nil
+}
+
+// examples is the number of distinct training examples a round uses (the
+// weight of the "weighted" fusion rule).
+func (t *trainer) examples() int {
+	n := len(t.task.Train)
+	if t.opt.MaxTrain > 0 && n > t.opt.MaxTrain {
+		n = t.opt.MaxTrain
+	}
+	return n
+}
+
+func (t *trainer) loadBase(ctx context.Context, c cid.Cid) (*checkpoint.File, error) {
+	b, err := t.store.ReadFile(ctx, c, 4*t.maxDelta+(64<<20))
+	if err != nil {
+		return nil, fmt.Errorf("load base %s: %w", c, err)
+	}
+	f, err := checkpoint.Decode(b)
+	if err != nil {
+		return nil, fmt.Errorf("base %s: %w", c, err)
+	}
+	return f, nil
+}
+
+func (t *trainer) finetune(ctx context.Context, job trainJob, base *checkpoint.File) (*train.Result, error) {
+	opt := t.opt
+	opt.Seed = t.opt.Seed*1_000_003 + job.Round
+	t.log.Info("training", "round", job.Round, "base", job.Base, "task", t.task.Name, "examples", t.examples(), "epochs", opt.Epochs)
+	res, err := train.Finetune(ctx, base, t.task, opt, t.onProgress(job))
+	t.progress.Done()
+	if err != nil {
+		return nil, fmt.Errorf("round %d: finetune on %s: %w", job.Round, t.task.Name, err)
+	}
+	t.metrics.ObserveTraining(res.Examples, res.Elapsed)
+	t.log.Info("trained", "round", job.Round, "task", t.task.Name, "test_acc", fmt.Sprintf("%.4f", res.Test.Accuracy),
+		"examples_per_s", fmt.Sprintf("%.0f", float64(res.Examples)/max(res.Elapsed.Seconds(), 1e-9)))
+	return res, nil
+}
+
+func (t *trainer) onProgress(job trainJob) func(train.Progress) {
+	return func(p train.Progress) {
+		label := fmt.Sprintf("round %d epoch %d/%d", job.Round, p.Epoch, p.Epochs)
+		t.progress.Update(label, int64(p.Step), int64(p.Steps), "steps")
+	}
+}
+
+func (t *trainer) importDelta(ctx context.Context, delta *checkpoint.File) (cid.Cid, error) {
+	b, err := checkpoint.Encode(delta)
+	if err != nil {
+		return cid.Undef, fmt.Errorf("encode delta: %w", err)
+	}
+	if int64(len(b)) > t.maxDelta {
+		return cid.Undef, fmt.Errorf("delta is %d bytes, the swarm's limit is %d", len(b), t.maxDelta)
+	}
+	c, err := t.store.ImportBytes(ctx, b)
+	if err != nil {
+		return cid.Undef, fmt.Errorf("import delta: %w", err)
+	}
+	return c, nil
+}
+
+func resultMetrics(res *train.Result) map[string]float64 {
+	return map[string]float64{
+		"dev_acc": res.Dev.Accuracy, "test_acc": res.Test.Accuracy, "test_f1": res.Test.MacroF1,
+	}
+}
+
+// SaveOwn logs one of the node's contributions and its task head.
+func (r *Repo) SaveOwn(own OwnContribution, head *checkpoint.File) error {
+	if head != nil {
+		if err := checkpoint.Save(r.ownPath(own.Base, ".head.safetensors"), head); err != nil {
+			return fmt.Errorf("save own head: %w", err)
+		}
+	}
+	if err := writeJSON(r.ownPath(own.Base, ".json"), own); err != nil {
+		return fmt.Errorf("log own contribution: %w", err)
+	}
+	return nil
+}
+
+// LoadOwn reads the node's logged contribution on base.
+func (r *Repo) LoadOwn(base string) (OwnContribution, error) {
+	var own OwnContribution
+	err := readJSON(r.ownPath(base, ".json"), &own)
+	return own, err
+}
+
+// OwnHead reads the task head the node trained on base, if it has one.
+func (r *Repo) OwnHead(base string) (*checkpoint.File, error) {
+	f, err := checkpoint.Load(r.ownPath(base, ".head.safetensors"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("no own head for %s: %w", base, ErrNotFound)
+	}
+	return f, err
+}
+
+func (r *Repo) ownPath(base, suffix string) string {
+	return r.File(ownDir + "/" + base + suffix)
+}

@@ -1,0 +1,174 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"time"
+
+	"github.com/coldnode/coldnode/consensus"
+	"github.com/coldnode/coldnode/consensus/wire"
+	"github.com/coldnode/coldnode/p2p"
+	"github.com/coldnode/coldnode/train/checkpoint"
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/crypto"
+)
+
+type signerKey = crypto.PrivKey
+
+// newMachine builds the state machine for this node's key.
+func newMachine(genesis []byte, key signerKey, cfg Config) (*consensus.Machine, error) {
+	signer, err := wire.NewKeySigner(key)
+	if err != nil {
+		return nil, err
+	}
+	mc := consensus.DefaultConfig(genesis, signer)
+	h := fnv.New64a()
+	h.Write([]byte(signer.ID()))
+	mc.Seed = h.Sum64()
+	mc.AnnounceEvery = cfg.AnnounceEvery
+	mc.RetryEvery = cfg.RetryEvery
+	m, err := consensus.New(mc, time.Now())
+	if err != nil {
+		return nil, fmt.Errorf("state machine: %w", err)
+	}
+	return m, nil
+}
+
+// startWorkers starts the trainer, the publisher and the API server.
+func (rt *runtime) startWorkers(ctx context.Context) {
+	n := rt.n
+	tr := &trainer{repo: n.repo, store: rt.store, task: n.task, opt: n.trainOptions(),
+		maxDelta: rt.genesis.Params.MaxDelta, log: n.log, metrics: n.metrics, progress: n.progress}
+	rt.wg.Add(2)
+	go func() {
+		defer rt.wg.Done()
+		tr.run(ctx, rt.jobs, rt.trained)
+	}()
+	go rt.publisher()
+	if rt.api != nil {
+		rt.wg.Add(1)
+		go func() {
+			defer rt.wg.Done()
+			if err := rt.api.Serve(ctx); err != nil {
+				n.log.Warn("API stopped", "err", err)
+			}
+		}()
+	}
+}
+
+// publisher publishes announcements in order until the queue is closed;
+// after that it has a short grace to flush what is queued.
+func (rt *runtime) publisher() {
+	defer rt.wg.Done()
+	for p := range rt.publish {
+		if rt.pubCtx.Err() != nil || len(rt.net.topic.Peers()) == 0 {
+			continue // nobody to tell; the machine re-announces periodically
+		}
+		ctx, cancel := context.WithTimeout(rt.pubCtx, 5*time.Second)
+		err := rt.net.topic.Publish(ctx, p)
+		cancel()
+		if err != nil {
+			rt.n.log.Debug("publish", "err", err)
+		}
+	}
+}
+
+// spawn runs f on a worker goroutine and hands its result to the loop.
+func (rt *runtime) spawn(ctx context.Context, key string, f func(context.Context) consensus.Message) {
+	if rt.inflight[key] {
+		return
+	}
+	rt.inflight[key] = true
+	rt.wg.Add(1)
+	go func() {
+		defer rt.wg.Done()
+		msg := f(ctx)
+		select {
+		case rt.results <- workDone{key: key, msg: msg}:
+		case <-ctx.Done():
+		}
+	}()
+}
+
+// startFetch fetches a consensus block; a failure is dropped (the machine
+// asks again after RetryEvery).
+func (rt *runtime) startFetch(ctx context.Context, c cid.Cid) {
+	rt.spawn(ctx, "fetch "+c.String(), func(ctx context.Context) consensus.Message {
+		ctx, cancel := context.WithTimeout(ctx, 2*rt.n.cfg.RetryEvery)
+		defer cancel()
+		start := time.Now()
+		blk, err := rt.net.blocks.GetBlock(ctx, c)
+		if err != nil {
+			return nil
+		}
+		rt.n.metrics.FetchSeconds.Observe(time.Since(start).Seconds())
+		return consensus.Block{CID: c, Data: blk.RawData()}
+	})
+}
+
+// startCheck fetches a delta and checks it as the machine asks.
+func (rt *runtime) startCheck(ctx context.Context, ck consensus.Check) {
+	rt.spawn(ctx, "check "+ck.Contribution.String(), func(ctx context.Context) consensus.Message {
+		b, err := rt.store.ReadFile(ctx, ck.Delta, ck.MaxBytes)
+		if err != nil {
+			unavailable := !errors.Is(err, p2p.ErrTooLarge)
+			return consensus.Checked{Contribution: ck.Contribution, Unavailable: unavailable, Err: err}
+		}
+		return consensus.Checked{Contribution: ck.Contribution, Err: checkDelta(b, ck.NormBound)}
+	})
+}
+
+// checkDelta requires canonical safetensors bytes with finite values and,
+// when bound > 0, a body L2 norm of at most bound.
+func checkDelta(b []byte, bound float64) error {
+	f, err := checkpoint.Decode(b)
+	if err != nil {
+		return err
+	}
+	if canon, err := checkpoint.Encode(f); err != nil || !bytes.Equal(canon, b) {
+		return errors.New("delta is not a canonical safetensors file")
+	}
+	var sum float64
+	for _, t := range f.Tensors {
+		if err := t.CheckFinite(); err != nil {
+			return err
+		}
+		if checkpoint.IsHead(t.Name) {
+			continue
+		}
+		v, err := t.F32()
+		if err != nil {
+			return err
+		}
+		for _, x := range v {
+			sum += float64(x) * float64(x)
+		}
+	}
+	if norm := math.Sqrt(sum); bound > 0 && norm > bound {
+		return fmt.Errorf("delta norm %.4g exceeds the swarm's bound %.4g", norm, bound)
+	}
+	return nil
+}
+
+// startFuse runs a fusion job.
+func (rt *runtime) startFuse(ctx context.Context, job consensus.FuseJob) {
+	rt.spawn(ctx, "fuse "+job.Key, func(ctx context.Context) consensus.Message {
+		fj := fuseJob{Round: job.Round, Base: job.Base, Rule: job.Rule}
+		for _, in := range job.Inputs {
+			fj.Deltas = append(fj.Deltas, fuseInput{Delta: in.Delta, Examples: int64(in.Examples)})
+		}
+		start := time.Now()
+		done, err := runFusion(ctx, rt.store, fj, rt.genesis.Params.MaxDelta)
+		if err != nil {
+			rt.n.log.Warn("fusion failed", "round", job.Round, "err", err)
+			return consensus.Fused{Key: job.Key, Err: err}
+		}
+		rt.n.metrics.Fusions.Inc()
+		rt.n.log.Debug("fused", "round", job.Round, "cid", done.Fused, "inputs", len(job.Inputs), "seconds", time.Since(start).Seconds())
+		return consensus.Fused{Key: job.Key, Fused: done.Fused}
+	})
+}

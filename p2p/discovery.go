@@ -1,0 +1,135 @@
+package p2p
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/discovery/mdns"
+)
+
+// discovery keeps the node connected: it dials bootstrap and remembered
+// peers at start and whenever connections run low, connects peers found by
+// mDNS, and saves the known peers to disk. Its two goroutines are owned by
+// the Node.
+type discovery struct {
+	n     *Node
+	boot  []peer.AddrInfo
+	known *knownPeers
+	mdns  mdns.Service // nil when MDNS is off
+	found chan peer.AddrInfo
+}
+
+func newDiscovery(n *Node) *discovery {
+	return &discovery{n: n, found: make(chan peer.AddrInfo, 64),
+		known: newKnownPeers(peersFile(n.repoDir), n.log)}
+}
+
+func (d *discovery) start(context.Context) error {
+	boot, err := ParseBootstrap(d.n.cfg.Bootstrap)
+	if err != nil {
+		return err
+	}
+	d.boot = boot
+	if err := d.known.load(); err != nil {
+		d.n.log.Warn("known peers file unreadable; starting without it", "err", err)
+	}
+	if d.n.cfg.MDNS {
+		d.mdns = mdns.NewMdnsService(d.n.host, d.n.cfg.MDNSService, d)
+		if err := d.mdns.Start(); err != nil {
+			return fmt.Errorf("p2p: start mDNS: %w", err)
+		}
+	}
+	d.n.goFunc(d.maintainLoop)
+	d.n.goFunc(d.mdnsLoop)
+	return nil
+}
+
+// stop ends mDNS; the loops end when the node's context is cancelled.
+func (d *discovery) stop() {
+	if d.mdns != nil {
+		if err := d.mdns.Close(); err != nil {
+			d.n.log.Debug("close mDNS", "err", err)
+		}
+	}
+}
+
+// HandlePeerFound is called by mDNS; it must not block.
+func (d *discovery) HandlePeerFound(ai peer.AddrInfo) {
+	select {
+	case d.found <- ai:
+	default:
+	}
+}
+
+func (d *discovery) mdnsLoop() {
+	for {
+		select {
+		case <-d.n.ctx.Done():
+			return
+		case ai := <-d.found:
+			if d.n.host.Network().Connectedness(ai.ID) == network.Connected {
+				continue
+			}
+			if err := d.n.connect(d.n.ctx, ai); err != nil {
+				d.n.log.Debug("mDNS peer unreachable", "peer", ai.ID, "err", err)
+			}
+		}
+	}
+}
+
+func (d *discovery) maintainLoop() {
+	d.reconnect()
+	t := time.NewTicker(d.n.cfg.ReconnectEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-d.n.ctx.Done():
+			d.save()
+			return
+		case <-t.C:
+			d.save()
+			peers := len(d.n.host.Network().Peers())
+			d.n.metrics.setPeers(peers)
+			if peers < d.n.cfg.LowPeers {
+				d.reconnect()
+			}
+		}
+	}
+}
+
+// reconnect dials every bootstrap and remembered peer not connected, in
+// parallel, and waits for the dials.
+func (d *discovery) reconnect() {
+	var wg sync.WaitGroup
+	for _, ai := range append(append([]peer.AddrInfo{}, d.boot...), d.known.list()...) {
+		if d.n.host.Network().Connectedness(ai.ID) == network.Connected {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := d.n.connect(d.n.ctx, ai); err != nil {
+				d.n.log.Debug("peer unreachable", "peer", ai.ID, "err", err)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// save records the addresses of the connected peers.
+func (d *discovery) save() {
+	h := d.n.host
+	var infos []peer.AddrInfo
+	for _, p := range h.Network().Peers() {
+		if addrs := h.Peerstore().Addrs(p); len(addrs) > 0 {
+			infos = append(infos, peer.AddrInfo{ID: p, Addrs: addrs})
+		}
+	}
+	if err := d.known.save(infos); err != nil {
+		d.n.log.Warn("save known peers", "err", err)
+	}
+}

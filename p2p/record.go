@@ -1,0 +1,69 @@
+package p2p
+
+import (
+	"context"
+	"fmt"
+
+	blocks "github.com/ipfs/go-block-format"
+	"github.com/ipfs/go-cid"
+)
+
+// verify checks that data hashes to c.
+func verify(c cid.Cid, data []byte) error {
+	got, err := c.Prefix().Sum(data)
+	if err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrBadBlock, c, err)
+	}
+	if !got.Equals(c) {
+		return fmt.Errorf("%w: %s (bytes hash to %s)", ErrBadBlock, c, got)
+	}
+	return nil
+}
+
+// PutBlock stores one block (a record, typically dag-cbor) after checking it
+// against its CID, and makes it available to peers.
+func (b *Blocks) PutBlock(ctx context.Context, blk blocks.Block) error {
+	if err := verify(blk.Cid(), blk.RawData()); err != nil {
+		return fmt.Errorf("p2p put: %w", err)
+	}
+	b.gc.RLock()
+	defer b.gc.RUnlock()
+	if err := b.bserv.AddBlock(ctx, blk); err != nil {
+		return fmt.Errorf("p2p put %s: %w", blk.Cid(), err)
+	}
+	b.announce(blk.Cid())
+	return nil
+}
+
+// Put stores data under c (see PutBlock).
+func (b *Blocks) Put(ctx context.Context, c cid.Cid, data []byte) error {
+	blk, err := blocks.NewBlockWithCid(data, c)
+	if err != nil {
+		return fmt.Errorf("p2p put: %w", err)
+	}
+	return b.PutBlock(ctx, blk)
+}
+
+// GetBlock returns the block c from the local store or, failing that, from
+// peers over bitswap (bounded by ctx), checked against c either way.
+func (b *Blocks) GetBlock(ctx context.Context, c cid.Cid) (blocks.Block, error) {
+	b.gc.RLock()
+	defer b.gc.RUnlock()
+	blk, err := b.bserv.GetBlock(ctx, c)
+	if err != nil {
+		return nil, fmt.Errorf("p2p get %s: %w", c, err)
+	}
+	if err := verify(c, blk.RawData()); err != nil {
+		return nil, fmt.Errorf("p2p get: %w", err)
+	}
+	return blk, nil
+}
+
+// Has reports whether block c is stored locally.
+func (b *Blocks) Has(ctx context.Context, c cid.Cid) (bool, error) {
+	ok, err := b.bs.Has(ctx, c)
+	if err != nil {
+		return false, fmt.Errorf("p2p has %s: %w", c, err)
+	}
+	return ok, nil
+}

@@ -1,0 +1,97 @@
+// Package ufs turns bytes into a UnixFS file DAG with one fixed profile and
+// back again.
+//
+// The profile is the IPIP-499 "unixfs-v1-2025" profile taken from
+// boxo's ufsio.UnixFS_v1_2025: CIDv1, sha2-256, raw leaves, fixed-size 1 MiB
+// chunks, at most 1024 links per node, balanced layout, and no mode or mtime.
+// The values are passed to the DAG builder per call; the package never calls
+// Profile.ApplyGlobals, so it changes no process-wide state. The same bytes give
+// the same root CID on every peer, and the same CID as
+//
+//	ipfs add --cid-version=1 --raw-leaves --chunker=size-1048576
+//
+// with 1024 links per node.
+//
+// The package owns DAG construction and reading only. It does not store,
+// announce or fetch blocks: callers pass an ipld.DAGService (a blockservice
+// backed by a blockstore, or a network-backed one) to Import and Export, and
+// CID needs no store at all.
+package ufs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	chunker "github.com/ipfs/boxo/chunker"
+	"github.com/ipfs/boxo/ipld/unixfs/importer/balanced"
+	"github.com/ipfs/boxo/ipld/unixfs/importer/helpers"
+	ufsio "github.com/ipfs/boxo/ipld/unixfs/io"
+	"github.com/ipfs/go-cid"
+	ipld "github.com/ipfs/go-ipld-format"
+)
+
+// Profile is the import profile every coldnode peer uses.
+var Profile = ufsio.UnixFS_v1_2025
+
+// ChunkSize is the size of every leaf block except the last one of a file.
+const ChunkSize = 1 << 20
+
+// CID returns the root CID of the UnixFS DAG of the bytes read from r, built
+// with Profile. It needs no network and keeps no blocks.
+func CID(r io.Reader) (cid.Cid, error) {
+	return build(context.Background(), discard{}, r)
+}
+
+// Import chunks r into a UnixFS DAG with Profile, adds every node to ds and
+// returns the root CID.
+func Import(ctx context.Context, ds ipld.DAGService, r io.Reader) (cid.Cid, error) {
+	if ds == nil {
+		return cid.Undef, errors.New("ufs import: nil DAG service")
+	}
+	return build(ctx, ds, r)
+}
+
+func build(ctx context.Context, ds ipld.DAGService, r io.Reader) (cid.Cid, error) {
+	if r == nil {
+		return cid.Undef, errors.New("ufs: nil reader")
+	}
+	params := helpers.DagBuilderParams{
+		Maxlinks:   Profile.FileDAGWidth,
+		RawLeaves:  Profile.RawLeaves,
+		CidBuilder: Profile.CidBuilder(),
+		Dagserv:    ctxDAG{ctx: ctx, DAGService: ds},
+	}
+	db, err := params.New(chunker.NewSizeSplitter(r, Profile.ChunkSize))
+	if err != nil {
+		return cid.Undef, fmt.Errorf("ufs: new DAG builder: %w", err)
+	}
+	root, err := balanced.Layout(db)
+	if err != nil {
+		return cid.Undef, fmt.Errorf("ufs: build DAG: %w", err)
+	}
+	return root.Cid(), nil
+}
+
+// Export writes the bytes of the UnixFS file rooted at c to w, reading nodes
+// from ng (locally or over the network, depending on what ng is). Every node
+// ng returns has been checked against its CID by the blockservice layer.
+func Export(ctx context.Context, ng ipld.NodeGetter, c cid.Cid, w io.Writer) error {
+	if ng == nil {
+		return errors.New("ufs export: nil node getter")
+	}
+	nd, err := ng.Get(ctx, c)
+	if err != nil {
+		return fmt.Errorf("ufs export: get root %s: %w", c, err)
+	}
+	rd, err := ufsio.NewDagReader(ctx, nd, ng)
+	if err != nil {
+		return fmt.Errorf("ufs export: open %s as a UnixFS file: %w", c, err)
+	}
+	defer rd.Close()
+	if _, err := rd.WriteTo(w); err != nil {
+		return fmt.Errorf("ufs export: read %s: %w", c, err)
+	}
+	return nil
+}

@@ -1,0 +1,92 @@
+package train
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/coldnode/coldnode/train/checkpoint"
+	"github.com/coldnode/coldnode/train/model"
+)
+
+// MetaDelta marks a checkpoint as a delta (value "1").
+const MetaDelta = "coldnode.delta"
+
+// Delta returns tuned minus base over the body tensors only, element by
+// element in float32. Both must carry the same body config and tensors.
+func Delta(base, tuned *checkpoint.File) (*checkpoint.File, error) {
+	return combine(base, tuned, "delta", func(b, t float32) float32 { return t - b })
+}
+
+// ApplyDelta returns base plus delta over the body tensors.
+func ApplyDelta(base, delta *checkpoint.File) (*checkpoint.File, error) {
+	out, err := combine(base, delta, "apply delta", func(b, d float32) float32 { return b + d })
+	if err != nil {
+		return nil, err
+	}
+	delete(out.Meta, MetaDelta)
+	return out, nil
+}
+
+func combine(base, other *checkpoint.File, what string, op func(b, o float32) float32) (*checkpoint.File, error) {
+	cfg, err := sameBodies(base, other)
+	if err != nil {
+		return nil, fmt.Errorf("train: %s: %w", what, err)
+	}
+	b, o := base.Body(), other.Body()
+	b.Sort()
+	o.Sort()
+	out := &checkpoint.File{Meta: map[string]string{model.MetaKey: cfg.Encode(), MetaDelta: "1"}}
+	for i, bt := range b.Tensors {
+		t, err := combineTensor(bt, o.Tensors[i], op)
+		if err != nil {
+			return nil, fmt.Errorf("train: %s: %w", what, err)
+		}
+		out.Tensors = append(out.Tensors, t)
+	}
+	return out, nil
+}
+
+// sameBodies checks configs and that the two bodies hold the same tensor names
+// and shapes, and returns the body config (classes cleared).
+func sameBodies(a, b *checkpoint.File) (model.Config, error) {
+	if a == nil || b == nil {
+		return model.Config{}, fmt.Errorf("missing checkpoint")
+	}
+	ca, err := model.FromFile(a)
+	if err != nil {
+		return model.Config{}, err
+	}
+	cb, err := model.FromFile(b)
+	if err != nil {
+		return model.Config{}, err
+	}
+	if err := model.SameBody(ca, cb); err != nil {
+		return model.Config{}, err
+	}
+	ab, bb := a.Body(), b.Body()
+	ab.Sort()
+	bb.Sort()
+	if len(ab.Tensors) != len(bb.Tensors) {
+		return model.Config{}, fmt.Errorf("bodies have %d and %d tensors", len(ab.Tensors), len(bb.Tensors))
+	}
+	ca.Classes = 0
+	return ca, nil
+}
+
+func combineTensor(a, b checkpoint.Tensor, op func(x, y float32) float32) (checkpoint.Tensor, error) {
+	if a.Name != b.Name || !slices.Equal(a.Shape, b.Shape) {
+		return checkpoint.Tensor{}, fmt.Errorf("tensor %q %v does not match %q %v", a.Name, a.Shape, b.Name, b.Shape)
+	}
+	x, err := a.F32()
+	if err != nil {
+		return checkpoint.Tensor{}, err
+	}
+	y, err := b.F32()
+	if err != nil {
+		return checkpoint.Tensor{}, err
+	}
+	for i := range x {
+		x[i] = op(x[i], y[i])
+	}
+	return checkpoint.NewF32(a.Name, a.Shape, x), nil
+}

@@ -1,0 +1,105 @@
+package model
+
+import "fmt"
+
+// fill writes the graph input for the examples idx; rows past len(idx) are zero.
+func (n *Net) fill(g *graph, in *Inputs, idx []int) {
+	x := g.xT.Data().([]float32)
+	clear(x)
+	switch n.W.Config.Arch {
+	case Bag:
+		n.pool(x, in, idx)
+	case Encoder:
+		n.fillEncoder(g, x, in, idx)
+	case MLP:
+		f := n.W.Config.Features
+		for r, i := range idx {
+			copy(x[r*f:(r+1)*f], in.feats[i*f:(i+1)*f])
+		}
+	}
+}
+
+// pool writes the mean embedding of each example's tokens (zero for none).
+func (n *Net) pool(x []float32, in *Inputs, idx []int) {
+	d := n.W.Config.Dim
+	emb := n.W.Get("body.embed.weight")
+	for r, i := range idx {
+		row := x[r*d : (r+1)*d]
+		ids := in.Tokens(i)
+		for _, id := range ids {
+			e := emb[int(id)*d : int(id+1)*d]
+			for k := range row {
+				row[k] += e[k]
+			}
+		}
+		if len(ids) > 0 {
+			cnt := float32(len(ids))
+			for k := range row {
+				row[k] /= cnt
+			}
+		}
+	}
+}
+
+// sparseGrad accumulates gradient rows of an embedding table.
+type sparseGrad struct {
+	dim  int
+	slot []int32 // row -> index in rows, or -1
+	rows []int32
+	grad []float32
+}
+
+func newSparseGrad(rows, dim int) *sparseGrad {
+	s := &sparseGrad{dim: dim, slot: make([]int32, rows)}
+	for i := range s.slot {
+		s.slot[i] = -1
+	}
+	return s
+}
+
+func (s *sparseGrad) reset() {
+	for _, r := range s.rows {
+		s.slot[r] = -1
+	}
+	s.rows, s.grad = s.rows[:0], s.grad[:0]
+}
+
+// row returns the gradient row of id, adding a zero row on first touch.
+func (s *sparseGrad) row(id int32) []float32 {
+	k := s.slot[id]
+	if k < 0 {
+		k = int32(len(s.rows))
+		s.slot[id] = k
+		s.rows = append(s.rows, id)
+		for range s.dim {
+			s.grad = append(s.grad, 0)
+		}
+	}
+	return s.grad[int(k)*s.dim : int(k+1)*s.dim]
+}
+
+// backEmbed spreads the gradient of the pooled input over the tokens.
+func (n *Net) backEmbed(in *Inputs, idx []int) error {
+	gx, err := n.train.x.Grad()
+	if err != nil {
+		return fmt.Errorf("model: gradient of the pooled input: %w", err)
+	}
+	dx := gx.Data().([]float32)
+	n.embed.reset()
+	if n.W.Config.Arch == Encoder {
+		n.backEncoder(dx, in, idx)
+		return nil
+	}
+	d := n.W.Config.Dim
+	for r, i := range idx {
+		ids := in.Tokens(i)
+		cnt := float32(len(ids))
+		for _, id := range ids {
+			g := n.embed.row(id)
+			for k := range g {
+				g[k] += dx[r*d+k] / cnt
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,131 @@
+// Package optim holds the AdamW optimiser coldnode trains with: dense updates
+// for ordinary tensors and lazy (sparse) updates for embedding rows, with a
+// linear learning-rate schedule.
+//
+// It owns the update arithmetic and the optimiser state; it does not compute
+// gradients (package model does) or decide when to stop (package train).
+// Every update is written so that no fused multiply-add can change its bits:
+// each product is rounded to float32 before it is added, so a run gives the
+// same weights on amd64 and arm64.
+package optim
+
+import (
+	"fmt"
+	"math"
+)
+
+// Config is the AdamW hyper-parameters.
+type Config struct {
+	Beta1, Beta2 float32
+	Eps          float32
+	WeightDecay  float32 // decoupled, applied to dense tensors only
+}
+
+// DefaultConfig is PyTorch's AdamW default betas and eps with weight decay 0.01.
+func DefaultConfig() Config {
+	return Config{Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WeightDecay: 0.01}
+}
+
+// Validate checks the hyper-parameters.
+func (c Config) Validate() error {
+	if !(c.Beta1 >= 0 && c.Beta1 < 1 && c.Beta2 >= 0 && c.Beta2 < 1) {
+		return fmt.Errorf("optim: betas %g, %g must be in [0,1)", c.Beta1, c.Beta2)
+	}
+	if !(c.Eps > 0) || !(c.WeightDecay >= 0) {
+		return fmt.Errorf("optim: eps %g must be > 0 and weight decay %g >= 0", c.Eps, c.WeightDecay)
+	}
+	return nil
+}
+
+// AdamW keeps the moment estimates of every tensor it has updated, by name.
+type AdamW struct {
+	cfg  Config
+	step int
+	m, v map[string][]float32
+	bc1  float32 // 1 - beta1^step
+	bc2  float32
+}
+
+// New returns an optimiser with no state.
+func New(cfg Config) (*AdamW, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &AdamW{cfg: cfg, m: map[string][]float32{}, v: map[string][]float32{}}, nil
+}
+
+// Begin starts an optimisation step; the following updates share its bias
+// correction, as PyTorch's SparseAdam and AdamW count steps.
+func (a *AdamW) Begin() {
+	a.step++
+	a.bc1 = float32(1 - math.Pow(float64(a.cfg.Beta1), float64(a.step)))
+	a.bc2 = float32(1 - math.Pow(float64(a.cfg.Beta2), float64(a.step)))
+}
+
+func (a *AdamW) state(name string, n int) (m, v []float32) {
+	m, ok := a.m[name]
+	if !ok {
+		m, v = make([]float32, n), make([]float32, n)
+		a.m[name], a.v[name] = m, v
+		return m, v
+	}
+	return m, a.v[name]
+}
+
+// Dense applies one AdamW update to w with gradient g at learning rate lr.
+func (a *AdamW) Dense(name string, w, g []float32, lr float32) {
+	m, v := a.state(name, len(w))
+	decay := 1 - float32(lr*a.cfg.WeightDecay)
+	for i := range w {
+		w[i] = float32(w[i] * decay)
+	}
+	a.update(w, m, v, g, lr)
+}
+
+// Sparse updates only the given rows of a rows x dim table w: grad holds dim
+// values per row in the order of rows. Untouched rows keep their weights and
+// moments (lazy Adam, as PyTorch's SparseAdam); no weight decay is applied.
+func (a *AdamW) Sparse(name string, w []float32, dim int, rows []int32, grad []float32, lr float32) {
+	m, v := a.state(name, len(w))
+	for k, r := range rows {
+		lo, hi := int(r)*dim, int(r+1)*dim
+		a.update(w[lo:hi], m[lo:hi], v[lo:hi], grad[k*dim:(k+1)*dim], lr)
+	}
+}
+
+// update is Adam's step in PyTorch's arrangement:
+// w -= (lr/bc1) * m / (sqrt(v)/sqrt(bc2) + eps).
+func (a *AdamW) update(w, m, v, g []float32, lr float32) {
+	b1, b2, c1, c2 := a.cfg.Beta1, a.cfg.Beta2, 1-a.cfg.Beta1, 1-a.cfg.Beta2
+	step := lr / a.bc1
+	isb2 := float32(1 / math.Sqrt(float64(a.bc2)))
+	eps := a.cfg.Eps
+	m, v, g = m[:len(w)], v[:len(w)], g[:len(w)]
+	for i, gi := range g {
+		mi := float32(b1*m[i]) + float32(c1*gi)
+		vi := float32(b2*v[i]) + float32(float32(c2*gi)*gi)
+		m[i], v[i] = mi, vi
+		den := float32(float32(math.Sqrt(float64(vi)))*isb2) + eps
+		w[i] -= float32(step*mi) / den
+	}
+}
+
+// Linear is a learning rate that rises linearly over Warmup steps then falls
+// linearly to zero at Total.
+type Linear struct {
+	Peak   float32
+	Warmup int
+	Total  int
+}
+
+// At returns the learning rate of step t (0-based).
+func (s Linear) At(t int) float32 {
+	if t < s.Warmup {
+		return s.Peak * float32(t+1) / float32(s.Warmup+1)
+	}
+	left := s.Total - t
+	if left <= 0 || s.Total <= s.Warmup {
+		return 0
+	}
+	return s.Peak * float32(left) / float32(s.Total-s.Warmup)
+}
