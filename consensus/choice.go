@@ -233,9 +233,14 @@ func (m *Machine) rebase() {
 	if _, done := m.mine[base]; done {
 		return
 	}
-	for b, id := range m.mine {
+	var own []cid.Cid
+	for _, id := range m.mine {
+		own = append(own, id)
+	}
+	sortCIDs(own)
+	for _, id := range own {
 		cs := m.contribs[id]
-		if cs.c.Round == m.headRound && !m.onChain(b) {
+		if cs != nil && cs.c.Round == m.headRound && !m.onChain(cs.c.Base) {
 			_ = m.propose(Propose{Base: base, Delta: cs.c.Delta, Task: cs.c.Task, Examples: cs.c.Examples})
 			return
 		}

@@ -84,7 +84,8 @@ func TestClaimEquivocationVoidsBoth(t *testing.T) {
 	if !strings.Contains(c.out.String(), "equivocation") {
 		t.Fatalf("no equivocation event:\n%s", c.out)
 	}
-	if h := a.Head(); h.Round != 0 && h.Weight != 1 {
+	c.tick(3 * time.Second)
+	if h := a.Head(); h.Weight != 1 {
 		t.Fatalf("record holding an equivocating contribution still counts: %+v", h)
 	}
 }
@@ -359,5 +360,28 @@ func TestClaimWithheld(t *testing.T) {
 	}
 	if !strings.Contains(c.out.String(), "unavailable") {
 		t.Fatalf("a did not try to fetch the withheld block:\n%s", c.out)
+	}
+}
+
+// Advance acknowledges only what Ready returned: work that Steps add
+// between Ready and Advance is kept.
+func TestAdvanceKeepsNewWork(t *testing.T) {
+	c := startCluster(t, params(2, 2), "a")
+	m := c.nodes["a"].m
+	m.Step(Propose{Base: m.Head().Base, Delta: rawCID("d1")})
+	rd := m.Ready()
+	if len(rd.Messages) != 1 {
+		t.Fatalf("want one message, got %d", len(rd.Messages))
+	}
+	other := wire.SeededSigner("b")
+	ct := wire.Contribution{Swarm: m.swarm, Round: 1, Base: m.Head().Base, Delta: rawCID("d2")}
+	if err := ct.Sign(other); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := ct.Encode()
+	_ = m.Step(Gossip{Payload: announce(m.swarm, wire.KindContribution, b)})
+	m.Advance()
+	if rd := m.Ready(); len(rd.Check) != 1 || len(rd.Messages) != 0 {
+		t.Fatalf("work added before Advance was lost or repeated: %+v", rd)
 	}
 }

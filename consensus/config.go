@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/coldnode/coldnode/consensus/wire"
+	"github.com/ipfs/go-cid"
 )
 
 // Config configures one Machine. Genesis is required; everything else has
@@ -41,9 +42,10 @@ type Config struct {
 	// base it was trained on loses the fork choice (off by default: a
 	// delta is only meaningful on its own base).
 	Rebase bool
-	// VerifySig checks a contribution signature; nil uses
-	// (*wire.Contribution).Verify. The simulator passes a memoised form.
-	VerifySig func(*wire.Contribution) error
+	// VerifySig checks the signature of contribution block id; nil uses
+	// (*wire.Contribution).Verify. The simulator passes a form memoised
+	// by CID (the CID binds the content and the signature).
+	VerifySig func(id cid.Cid, c *wire.Contribution) error
 }
 
 // DefaultConfig returns the defaults documented in docs/protocol.md.

@@ -42,7 +42,7 @@ func (m *Machine) addContribution(id cid.Cid, block []byte, from peer.ID) error 
 	case c.Round <= m.finalRound:
 		return nil // too old to matter; not evidence of anything
 	}
-	if err := m.verify(c); err != nil {
+	if err := m.verify(id, c); err != nil {
 		return m.voidContribution(id, from, err.Error())
 	}
 	m.compact(c)
@@ -168,13 +168,28 @@ func (m *Machine) onChecked(r Checked) error {
 func (m *Machine) usable(base cid.Cid, round uint64) []cid.Cid {
 	var out []cid.Cid
 	for _, id := range m.onBase[base] {
-		cs := m.contribs[id]
-		if cs.c.Round == round && cs.check == checkedOK && !m.banned[cs.c.Peer] {
+		if m.isUsable(id, round) {
 			out = append(out, id)
 		}
 	}
 	sortCIDs(out)
 	return out
+}
+
+func (m *Machine) isUsable(id cid.Cid, round uint64) bool {
+	cs := m.contribs[id]
+	return cs.c.Round == round && cs.check == checkedOK && !m.banned[cs.c.Peer]
+}
+
+// usableCount is len(usable(base, round)) without building the list.
+func (m *Machine) usableCount(base cid.Cid, round uint64) int {
+	n := 0
+	for _, id := range m.onBase[base] {
+		if m.isUsable(id, round) {
+			n++
+		}
+	}
+	return n
 }
 
 // propose signs, records and publishes the local peer's contribution.

@@ -33,7 +33,7 @@ type Machine struct {
 	gen    *wire.Genesis
 	swarm  cid.Cid
 	self   peer.ID
-	verify func(*wire.Contribution) error
+	verify func(cid.Cid, *wire.Contribution) error
 	now    time.Time
 
 	contribs map[cid.Cid]*contrib
@@ -64,10 +64,10 @@ type Machine struct {
 	aliveMemo             map[cid.Cid]bool // fork-choice liveness, valid until headDirty
 	parentList            []cid.Cid        // parents(), valid until headDirty
 	unavailable           map[cid.Cid]bool // contributions whose delta could not be fetched
-	checkingN, okN        map[cid.Cid]int // per base: checks outstanding, contributions checked OK
+	checkingN, okN        map[cid.Cid]int  // per base: checks outstanding, contributions checked OK
 	tasks                 map[string]string
 	headDirty             bool
-	rd                    Ready
+	rd, taken             Ready // pending work; what the last Ready returned
 }
 
 type peerBase struct {
@@ -98,7 +98,7 @@ func New(cfg Config, now time.Time) (*Machine, error) {
 	}
 	m := &Machine{cfg: cfg, gen: gen, swarm: wire.CIDOf(cfg.Genesis), now: now, verify: cfg.VerifySig}
 	if m.verify == nil {
-		m.verify = (*wire.Contribution).Verify
+		m.verify = func(_ cid.Cid, c *wire.Contribution) error { return c.Verify() }
 	}
 	if cfg.Signer != nil {
 		m.self = cfg.Signer.ID()
@@ -198,12 +198,24 @@ func (m *Machine) Tick(now time.Time) {
 // HasReady reports whether Ready has work.
 func (m *Machine) HasReady() bool { return !m.rd.Empty() }
 
-// Ready returns the pending work. It stays the same until Advance.
-func (m *Machine) Ready() Ready { return m.rd }
+// Ready returns the pending work. Work added by Steps before Advance is
+// kept for the next Ready.
+func (m *Machine) Ready() Ready {
+	m.taken = m.rd
+	return m.rd
+}
 
 // Advance acknowledges the last Ready: all of it was handled (persisted,
 // published, started).
-func (m *Machine) Advance() { m.rd = Ready{} }
+func (m *Machine) Advance() {
+	t := m.taken
+	m.rd = Ready{
+		Persist: m.rd.Persist[len(t.Persist):], Messages: m.rd.Messages[len(t.Messages):],
+		Fetch: m.rd.Fetch[len(t.Fetch):], Check: m.rd.Check[len(t.Check):],
+		Fuse: m.rd.Fuse[len(t.Fuse):], Events: m.rd.Events[len(t.Events):],
+	}
+	m.taken = Ready{}
+}
 
 func (m *Machine) event(e Event) { m.rd.Events = append(m.rd.Events, e) }
 
@@ -280,6 +292,9 @@ func (m *Machine) onBlock(b Block) error {
 		return fmt.Errorf("%w: fetched block: %v", ErrRejected, err)
 	}
 	delete(m.wanted, b.CID)
+	if b.CID.Equals(m.swarm) {
+		return nil // the genesis, replayed from a store
+	}
 	kind, err := wire.KindOf(b.Data)
 	if err != nil {
 		return fmt.Errorf("%w: block %s: %v", ErrRejected, b.CID, err)

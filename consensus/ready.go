@@ -13,16 +13,16 @@ import (
 // Check and Fuse work (answering each with a Step), deliver Events, and
 // finally call Advance.
 type Ready struct {
-	Persist  []Block    // dag-cbor blocks to store (and serve to others) before publishing
-	Messages [][]byte   // announcement payloads to publish on wire.Topic(swarm)
-	Fetch    []cid.Cid  // dag-cbor blocks wanted: answer with Step(Block{...})
-	Check    []Check    // deltas to fetch and check: answer with Step(Checked{...})
-	Fuse     []FuseJob  // fusions to run: answer with Step(Fused{...})
-	Events   []Event    // what happened, for logs, metrics and the trainer
+	Persist  []Block   // dag-cbor blocks to store (and serve to others) before publishing
+	Messages [][]byte  // announcement payloads to publish on wire.Topic(swarm)
+	Fetch    []cid.Cid // dag-cbor blocks wanted: answer with Step(Block{...})
+	Check    []Check   // deltas to fetch and check: answer with Step(Checked{...})
+	Fuse     []FuseJob // fusions to run: answer with Step(Fused{...})
+	Events   []Event   // what happened, for logs, metrics and the trainer
 }
 
 // Empty reports whether there is nothing to do.
-func (r *Ready) Empty() bool {
+func (r Ready) Empty() bool {
 	return len(r.Persist)+len(r.Messages)+len(r.Fetch)+len(r.Check)+len(r.Fuse)+len(r.Events) == 0
 }
 
@@ -112,7 +112,9 @@ type Proposed struct {
 func (e HeadChanged) String() string {
 	return fmt.Sprintf("head round=%d record=%s base=%s weight=%d contributions=%d", e.Round, short(e.Record), short(e.Base), e.Weight, e.Contributions)
 }
-func (e Finalized) String() string { return fmt.Sprintf("final round=%d record=%s", e.Round, short(e.Record)) }
+func (e Finalized) String() string {
+	return fmt.Sprintf("final round=%d record=%s", e.Round, short(e.Record))
+}
 func (e Equivocation) String() string {
 	return fmt.Sprintf("equivocation peer=%s base=%s first=%s second=%s", shortPeer(e.Peer), short(e.Base), short(e.First), short(e.Second))
 }

@@ -254,7 +254,7 @@ func (m *Machine) dominated(rs *record) bool {
 	if len(m.children[rs.id]) > 0 {
 		return false // a descendant may be heavier than anything else
 	}
-	return len(m.usable(rs.r.Base, rs.r.Round)) > len(rs.r.Contributions) ||
+	return m.usableCount(rs.r.Base, rs.r.Round) > len(rs.r.Contributions) ||
 		m.weightOf(rs.r.Parent)+len(rs.r.Contributions) < m.headWeight
 }
 

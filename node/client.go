@@ -3,7 +3,6 @@ package node
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -130,6 +129,3 @@ func (c *Client) Export(ctx context.Context, cid string, withHead bool, w io.Wri
 }
 
 var _ Backend = (*Client)(nil)
-
-// IsNoNode reports whether err says no node is running on a repository.
-func IsNoNode(err error) bool { return errors.Is(err, os.ErrNotExist) }

@@ -47,6 +47,10 @@ type Config struct {
 	AnnounceEvery time.Duration
 	// RetryEvery is how often missing blocks and deltas are asked for again.
 	RetryEvery time.Duration
+	// BuildSpread bounds the random extra wait before this node builds a
+	// record once a round may close (so usually one peer builds; see
+	// consensus.Config).
+	BuildSpread time.Duration
 }
 
 // DefaultConfig returns a node configuration with default listen and API addresses.
@@ -62,6 +66,7 @@ func DefaultConfig() Config {
 		GenesisTimeout: 30 * time.Second,
 		AnnounceEvery:  5 * time.Second,
 		RetryEvery:     5 * time.Second,
+		BuildSpread:    2 * time.Second,
 	}
 }
 
@@ -82,7 +87,7 @@ func (c Config) Validate() error {
 			return fmt.Errorf("node: API address %q is not on loopback; the API is local only", c.API)
 		}
 	}
-	if c.FetchTimeout <= 0 || c.TickInterval <= 0 || c.GenesisTimeout <= 0 || c.AnnounceEvery <= 0 || c.RetryEvery <= 0 {
+	if c.FetchTimeout <= 0 || c.TickInterval <= 0 || c.GenesisTimeout <= 0 || c.AnnounceEvery <= 0 || c.RetryEvery <= 0 || c.BuildSpread < 0 {
 		return fmt.Errorf("node: timeouts and periods must be positive")
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/coldnode/coldnode/consensus"
 	"github.com/ipfs/go-cid"
@@ -99,10 +100,11 @@ func (rt *runtime) roundInfo(ctx context.Context, c cid.Cid) (RoundInfo, cid.Cid
 }
 
 // maybeTrain starts a training job on the head's base unless one runs, this
-// node already trained on that base, or the node is about to stop.
+// node already trained on that base, it is still catching up with its peers,
+// or it is about to stop.
 func (rt *runtime) maybeTrain() {
 	h := rt.sm.Head()
-	if rt.training || rt.tried[h.Base] || rt.finished() {
+	if rt.training || rt.tried[h.Base] || rt.finished() || time.Now().Before(rt.syncUntil) {
 		return
 	}
 	rt.training, rt.tried[h.Base] = true, true

@@ -166,7 +166,7 @@ func (n *Node) emit(e Event) {
 	}
 }
 
-// errorWithHint is an error a user can act on.
+// hint adds what a user can do about err.
 func hint(err error, format string, args ...any) error {
 	return fmt.Errorf("%w\n  hint: %s", err, fmt.Sprintf(format, args...))
 }

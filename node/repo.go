@@ -23,7 +23,6 @@ const (
 	apiFile      = "api"
 	tokenFile    = "api.token"
 	identityFile = "identity.key"
-	datastoreDir = "datastore"
 	roundsDir    = "rounds"
 	ownDir       = "contributions"
 	stateFile    = "state.json"
@@ -137,9 +136,6 @@ func (r *Repo) File(name string) string { return filepath.Join(r.Path, name) }
 
 // IdentityPath is where the node's private key lives.
 func (r *Repo) IdentityPath() string { return r.File(identityFile) }
-
-// DatastorePath is the directory of the block store.
-func (r *Repo) DatastorePath() string { return r.File(datastoreDir) }
 
 // HasConfig reports whether the repository has been initialised.
 func (r *Repo) HasConfig() bool {

@@ -37,7 +37,10 @@ type runtime struct {
 	inflight map[string]bool
 	training bool
 	tried    map[cid.Cid]bool // bases trained on (or given up on)
-	stopping bool
+	// syncUntil holds training back after joining through peers, until
+	// their re-announcements had time to bring the head: training on a
+	// stale head wastes a round of work.
+	syncUntil time.Time
 }
 
 // workDone is a finished fetch, check or fusion: the message to Step.
@@ -170,6 +173,9 @@ func (rt *runtime) startAPI() error {
 func (rt *runtime) loop(ctx context.Context) error {
 	rt.startWorkers(ctx)
 	rt.n.setRunning(rt)
+	if len(rt.net.host.Peers()) > 0 {
+		rt.syncUntil = time.Now().Add(rt.n.cfg.AnnounceEvery + time.Second)
+	}
 	tick := time.NewTicker(rt.n.cfg.TickInterval)
 	defer tick.Stop()
 	rt.maybeTrain()
@@ -185,6 +191,7 @@ func (rt *runtime) loop(ctx context.Context) error {
 			return nil
 		case now := <-tick.C:
 			rt.sm.Tick(now)
+			rt.maybeTrain()
 			rt.n.metrics.Peers.Set(float64(len(rt.net.host.Peers())))
 		case m, ok := <-rt.net.topic.Messages():
 			if !ok {

@@ -31,6 +31,7 @@ func newMachine(genesis []byte, key signerKey, cfg Config) (*consensus.Machine, 
 	mc.Seed = h.Sum64()
 	mc.AnnounceEvery = cfg.AnnounceEvery
 	mc.RetryEvery = cfg.RetryEvery
+	mc.BuildSpread = cfg.BuildSpread
 	m, err := consensus.New(mc, time.Now())
 	if err != nil {
 		return nil, fmt.Errorf("state machine: %w", err)

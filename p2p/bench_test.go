@@ -1,6 +1,7 @@
 package p2p
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net"
@@ -10,6 +11,8 @@ import (
 	dssync "github.com/ipfs/go-datastore/sync"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/coldnode/coldnode/p2p/ufs"
 )
 
 // benchSize is the blob moved per operation: a checkpoint-sized 50 MiB.
@@ -20,6 +23,7 @@ const benchSize = 50 << 20
 //
 //	tcp      plain TCP between two goroutines (the ceiling)
 //	libp2p   one raw libp2p stream between two Nodes (TCP, Noise, yamux)
+//	libp2p-quic  the same over QUIC
 //	bitswap  Blocks.Fetch of a freshly imported UnixFS DAG between two Nodes
 //	         with pebble stores (fetching, verifying and storing every block)
 //	bitswap-memstore  the same with both stores in memory, to separate the
@@ -28,7 +32,10 @@ const benchSize = 50 << 20
 // go test -run '^$' -bench Transfer -benchtime 5x ./p2p
 func BenchmarkTransfer(b *testing.B) {
 	b.Run("tcp", benchTCP)
-	b.Run("libp2p", benchStream)
+	b.Run("libp2p", func(b *testing.B) { benchStream(b, nil) })
+	b.Run("libp2p-quic", func(b *testing.B) {
+		benchStream(b, func(c *Config) { c.ListenAddrs = []string{"/ip4/127.0.0.1/udp/0/quic-v1"} })
+	})
 	b.Run("bitswap", func(b *testing.B) { benchBitswap(b, false) })
 	b.Run("bitswap-memstore", func(b *testing.B) { benchBitswap(b, true) })
 }
@@ -81,8 +88,8 @@ func readAll(b *testing.B, r io.ReadCloser) {
 	}
 }
 
-func benchStream(b *testing.B) {
-	src, dst := newTestNode(b, nil), newTestNode(b, nil)
+func benchStream(b *testing.B, mod func(*Config)) {
+	src, dst := newTestNode(b, mod), newTestNode(b, mod)
 	data := randomBytes(benchSize, 2)
 	const proto = "/coldnode/bench/1"
 	src.Host().SetStreamHandler(proto, func(s network.Stream) {
@@ -126,4 +133,36 @@ func benchBitswap(b *testing.B, memory bool) {
 			b.Fatalf("fetched %d bytes (%v)", n, err)
 		}
 	}
+}
+
+// BenchmarkImport compares computing a 50 MiB file's CID (hashing only, no
+// store) with importing it into a pebble-backed Blocks, in the same run.
+//
+// go test -run '^$' -bench Import -benchtime 5x ./p2p
+func BenchmarkImport(b *testing.B) {
+	data := randomBytes(benchSize, 3)
+	b.Run("cid", func(b *testing.B) {
+		b.SetBytes(benchSize)
+		for b.Loop() {
+			if _, err := ufs.CID(bytes.NewReader(data)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("pebble", func(b *testing.B) {
+		bl, err := OpenBlocks(b.TempDir(), nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer bl.Close()
+		b.SetBytes(benchSize)
+		i := uint64(0)
+		for b.Loop() {
+			i++
+			data[0], data[1] = byte(i), byte(i>>8) // a new file each time
+			if _, err := bl.ImportBytes(context.Background(), data); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

@@ -199,3 +199,27 @@ func TestBlocksSurviveRestartAndGC(t *testing.T) {
 		t.Fatalf("gc after unpin %+v, want everything removed", st)
 	}
 }
+
+// TestFetchFromSeveralProviders checks that one fetch is served by both
+// holders of a file at once (bitswap sessions split wants among peers).
+func TestFetchFromSeveralProviders(t *testing.T) {
+	a, b, c := newTestNode(t, nil), newTestNode(t, nil), newTestNode(t, nil)
+	connectAll(t, a, b, c)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	data := randomBytes(32<<20, 14)
+	root, _ := a.Blocks().ImportBytes(ctx, data)
+	if r2, _ := b.Blocks().ImportBytes(ctx, data); !r2.Equals(root) {
+		t.Fatalf("same bytes, different roots %s %s", root, r2)
+	}
+	if _, err := c.Blocks().Fetch(ctx, root, int64(len(data)), nil); err != nil {
+		t.Fatal(err)
+	}
+	sa, _ := a.Blocks().bswap.Stat()
+	sb, _ := b.Blocks().bswap.Stat()
+	if sa.DataSent == 0 || sb.DataSent == 0 {
+		t.Fatalf("bytes sent: a %d, b %d; want both providers used", sa.DataSent, sb.DataSent)
+	}
+	t.Logf("a sent %d bytes, b sent %d", sa.DataSent, sb.DataSent)
+	checkExport(t, c.Blocks(), root, data)
+}

@@ -41,8 +41,12 @@ func msgID(m *pb.Message) string {
 	return string(h[:])
 }
 
-func newPubSub(ctx context.Context, h host.Host, log *slog.Logger) (*pubsub.PubSub, error) {
+// newPubSub starts the router. The seen-messages cache outlives the age a
+// validator accepts (MaxAge + MaxSkew), so a replayed envelope is always
+// either a known duplicate or stale: it is never delivered twice.
+func newPubSub(ctx context.Context, h host.Host, g GossipConfig, log *slog.Logger) (*pubsub.PubSub, error) {
 	return pubsub.NewGossipSub(ctx, h,
+		pubsub.WithSeenMessagesTTL(g.MaxAge+g.MaxSkew+time.Minute),
 		pubsub.WithMessageIdFn(msgID),
 		pubsub.WithPeerScore(peerScoreParams(), peerScoreThresholds()),
 		pubsub.WithFloodPublish(true),

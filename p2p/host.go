@@ -48,11 +48,15 @@ type Node struct {
 var ErrClosed = errors.New("p2p: closed")
 
 // New starts a host with identity key, its block store under repoDir/blocks
-// and its known-peers file repoDir/peers.json. ctx bounds start-up only; the
-// node runs until Close. A nil logger discards logs.
+// and its known-peers file repoDir/peers.json. ctx only cancels start-up
+// (an already cancelled ctx starts nothing); the node runs until Close. A nil
+// logger discards logs.
 func New(ctx context.Context, cfg Config, key crypto.PrivKey, repoDir string, logger *slog.Logger, opts ...Option) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("p2p: start: %w", err)
 	}
 	if key == nil || repoDir == "" {
 		return nil, errors.New("p2p: New needs a key and a repository directory")
@@ -78,7 +82,7 @@ func (n *Node) start(ctx context.Context) error {
 	if n.host, n.dht, err = newHost(n.cfg, n.key); err != nil {
 		return err
 	}
-	if n.ps, err = newPubSub(n.ctx, n.host, n.log); err != nil {
+	if n.ps, err = newPubSub(n.ctx, n.host, n.cfg.Gossip, n.log); err != nil {
 		return fmt.Errorf("p2p: start gossipsub: %w", err)
 	}
 	var finder contentFinder

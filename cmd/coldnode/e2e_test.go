@@ -230,8 +230,8 @@ func checkAgreement(t *testing.T, ps []*proc, n int) {
 		}
 	}
 	for r := range n {
-		if k := len(want[r].Contributions); k != 4 {
-			t.Errorf("round %d has %d contributions, want 4 (quorum)", r+1, k)
+		if k := len(want[r].Contributions); k < 4 {
+			t.Errorf("round %d has %d contributions, want at least 4 (the quorum)", r+1, k)
 		}
 	}
 }

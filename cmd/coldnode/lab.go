@@ -39,11 +39,15 @@ func init() {
 			&cli.StringFlag{Name: "out", Value: "lab-out", Usage: "output `DIR`"},
 			&cli.BoolFlag{Name: "quick", Usage: "small preset: 2 rounds of 2, 1 seed, ~300 examples per task, no sweep"},
 		},
-		Action: labAction,
+		ArgsUsage: " ",
+		Action:    labAction,
 	})
 }
 
 func labAction(c *cli.Context) error {
+	if c.Args().Len() > 0 {
+		return fmt.Errorf("lab: unexpected arguments %v; list tasks as --seen a,b,c or repeat --seen (and --unseen)", c.Args().Slice())
+	}
 	cfg := labConfig(c)
 	cfg.Progress = c.App.ErrWriter
 	res, err := lab.Run(c.Context, cfg)

@@ -42,8 +42,8 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"swarmid": cmdSwarmID,
-			"waitapi": cmdWaitAPI,
+			"swarmid":   cmdSwarmID,
+			"waitapi":   cmdWaitAPI,
 			"waitround": cmdWaitRound,
 		},
 	})

@@ -107,14 +107,14 @@ func allOne(v []float64) bool {
 
 // write streams the header and then each fused body tensor, in name order.
 func (f *fuser) write(w io.Writer) error {
-	header, err := f.header()
+	f.out = make([]float32, f.maxElem)
+	header, err := f.header(float32Bytes(f.out))
 	if err != nil {
 		return err
 	}
 	if err := f.put(w, header); err != nil {
 		return err
 	}
-	f.out = make([]float32, f.maxElem)
 	for _, name := range f.names {
 		out, err := f.tensor(name)
 		if err != nil {

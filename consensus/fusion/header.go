@@ -13,13 +13,13 @@ import (
 // header returns the canonical safetensors header (length prefix included)
 // of the fused file. It is produced by checkpoint.Write itself, stopped
 // once the header is out, so it cannot drift from checkpoint.Encode. The
-// placeholder data is never written or read.
-func (p *plan) header() ([]byte, error) {
+// tensors' data are slices of scratch (at least 4*maxElem bytes), which
+// Write never reaches.
+func (p *plan) header(scratch []byte) ([]byte, error) {
 	f := &checkpoint.File{Meta: p.base.Meta}
-	zero := make([]byte, 4*p.maxElem)
 	for _, name := range p.names {
 		_, shape, _ := p.base.Info(name)
-		data := zero[:4*elems(shape)]
+		data := scratch[:4*elems(shape)]
 		f.Tensors = append(f.Tensors, checkpoint.Tensor{Name: name, DType: checkpoint.F32, Shape: shape, Data: data})
 	}
 	var c headerCapture

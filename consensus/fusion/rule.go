@@ -146,3 +146,22 @@ func (r Rule) Validate() error {
 func (r Rule) trimCount(n int) int {
 	return int(math.Floor(r.Trim * float64(n)))
 }
+
+// MarshalText writes the canonical form, so a Rule is a plain string in a
+// JSON or TOML genesis.
+func (r Rule) MarshalText() ([]byte, error) {
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	return []byte(r.String()), nil
+}
+
+// UnmarshalText parses the text form (see ParseRule).
+func (r *Rule) UnmarshalText(b []byte) error {
+	v, err := ParseRule(string(b))
+	if err != nil {
+		return err
+	}
+	*r = v
+	return nil
+}

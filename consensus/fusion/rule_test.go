@@ -1,6 +1,7 @@
 package fusion
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -81,4 +82,22 @@ func FuzzParseRule(f *testing.F) {
 			t.Fatalf("%q -> %+v -> %q -> %+v, %v", s, r, r.String(), back, err)
 		}
 	})
+}
+
+func TestRuleJSON(t *testing.T) {
+	type genesis struct{ Rule Rule }
+	b, err := json.Marshal(genesis{Rule{Kind: Trimmed, Trim: 0.2, Clip: 5}})
+	if err != nil || string(b) != `{"Rule":"clip:5,trimmed:0.2"}` {
+		t.Fatalf("marshal: %s, %v", b, err)
+	}
+	var g genesis
+	if err := json.Unmarshal(b, &g); err != nil || g.Rule != (Rule{Kind: Trimmed, Trim: 0.2, Clip: 5}) {
+		t.Fatalf("unmarshal: %+v, %v", g, err)
+	}
+	if err := json.Unmarshal([]byte(`{"Rule":"avg"}`), &g); err == nil {
+		t.Fatal("unmarshal of an unknown rule succeeded")
+	}
+	if _, err := json.Marshal(genesis{Rule{Kind: Trimmed}}); err == nil {
+		t.Fatal("marshal of an invalid rule succeeded")
+	}
 }

@@ -18,8 +18,8 @@ func (s *sim) equivocate(p *speer, h consensus.Head) {
 		}
 		block, _ := c.Encode()
 		id := wire.CIDOf(block)
-		p.store[id], s.blocks[id] = block, block
-		s.made[id] = made{peer: p.idx, base: h.Base, kind: equivocator, round: h.Round + 1, at: s.now}
+		s.hold(p, id, block)
+		s.made[id] = made{peer: p.idx, base: h.Base, kind: equivocator, round: h.Round + 1, at: s.now, group: s.group[p.idx]}
 		half := i
 		a := wire.Announce(s.swarm, wire.KindContribution, block)
 		payload, _ := a.Encode()
@@ -46,7 +46,7 @@ func (s *sim) forge(p *speer, h consensus.Head) {
 		panic(fmt.Sprintf("sim: forge: %v", err))
 	}
 	id := wire.CIDOf(block)
-	p.store[id], s.blocks[id] = block, block
+	s.hold(p, id, block)
 	a := wire.Announce(s.swarm, wire.KindRecord, block)
 	payload, _ := a.Encode()
 	s.publish(p, payload, nil)

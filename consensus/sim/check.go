@@ -103,24 +103,25 @@ func (s *sim) validity(rec *wire.Record) []string {
 // missing from the record of its (chain) base, or made on a lost base.
 func (s *sim) lossAndStale(chain []*wire.Record, r *Result) {
 	in := map[cid.Cid]bool{}
-	onChain := map[cid.Cid]bool{}
+	onChain := map[cid.Cid]int{} // base -> partition side of its record's builder
 	for _, rec := range chain {
-		onChain[rec.Base] = true
+		onChain[rec.Base] = s.builtIn[s.recordID(rec)]
 		for _, c := range rec.Contributions {
 			in[c] = true
 		}
 	}
 	for id, m := range s.made {
+		side, chained := onChain[m.base]
 		switch {
 		case m.kind != honest && m.kind != forger:
 		case in[id]:
 			r.Counted++
-		case onChain[m.base] && m.at > s.builtAt(m.round):
-			r.Late++
-		case onChain[m.base]:
-			r.Lost++
-		default:
+		case !chained || side != m.group:
 			r.Stale++
+		case m.at > s.builtAt(m.round):
+			r.Late++
+		default:
+			r.Lost++
 		}
 	}
 	if r.Lost > 0 {

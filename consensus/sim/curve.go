@@ -22,8 +22,9 @@ var CurveScenarios = []Scenario{
 // CurveConfig is the configuration of one point of the curve: n honest
 // peers, quorum n/2, every peer contributing every round; the partition
 // splits the swarm in half from 10 s to 100 s of round 1.
-func CurveConfig(n int, sc Scenario, seed uint64) Config {
+func CurveConfig(n int, sc Scenario, seed uint64, rounds int) Config {
 	cfg := DefaultConfig(n)
+	cfg.Rounds = rounds
 	cfg.Seed, cfg.Loss = seed, sc.Loss
 	if sc.Partition {
 		cfg.Partition = &Partition{At: 10 * time.Second, Heal: 100 * time.Second, Fraction: 0.5}
@@ -32,9 +33,9 @@ func CurveConfig(n int, sc Scenario, seed uint64) Config {
 }
 
 // WriteCurveRow runs one point and writes it as a markdown table row.
-func WriteCurveRow(w io.Writer, n int, sc Scenario, seed uint64) error {
+func WriteCurveRow(w io.Writer, n int, sc Scenario, seed uint64, rounds int) error {
 	start := time.Now()
-	r, err := Run(CurveConfig(n, sc, seed))
+	r, err := Run(CurveConfig(n, sc, seed, rounds))
 	if err != nil {
 		return err
 	}

@@ -61,19 +61,17 @@ func (s *sim) deliver(from, q *speer, payload []byte, h uint64) {
 // fetch asks one random reachable holder of a block for it.
 func (s *sim) fetch(p *speer, c cid.Cid) {
 	var holders []*speer
-	for _, q := range s.peers {
-		if q != p && s.reachable(p, q) && q.kind != withholder {
-			if _, ok := q.store[c]; ok {
-				holders = append(holders, q)
-			}
+	for _, i := range s.holders[c] {
+		if q := s.peers[i]; q != p && s.reachable(p, q) && q.kind != withholder {
+			holders = append(holders, q)
 		}
 	}
 	p.fetches++
 	if len(holders) == 0 || s.lost() {
 		return // the Machine asks again after RetryEvery
 	}
-	q := holders[s.rng.IntN(len(holders))]
-	data := q.store[c]
+	data := s.blocks[c]
+	_ = holders[s.rng.IntN(len(holders))]
 	epoch := p.epoch
 	s.at(s.latency()+s.latency(), func() {
 		if !p.up || p.epoch != epoch {
@@ -94,4 +92,22 @@ func mean(xs []float64) float64 {
 		t += x
 	}
 	return t / float64(len(xs))
+}
+
+// hold records that p stored a block. Only peers that will restart keep
+// their own copy; the others are found through holders, which keeps a
+// 1000-peer run in memory.
+func (s *sim) hold(p *speer, c cid.Cid, data []byte) {
+	if _, ok := s.blocks[c]; !ok {
+		s.blocks[c] = data
+	}
+	if p.crashes {
+		if _, ok := p.store[c]; ok {
+			return
+		}
+		p.store[c] = data
+	}
+	if l := s.holders[c]; len(l) == 0 || l[len(l)-1] != int32(p.idx) {
+		s.holders[c] = append(l, int32(p.idx))
+	}
 }

@@ -81,22 +81,17 @@ func (s *sim) crash(p *speer) {
 	p.epoch++
 }
 
-// verifySig memoises signature checks across all simulated peers: the
-// check is a pure function of the signed bytes and the signature.
-func (s *sim) verifySig(c *wire.Contribution) error {
-	msg, err := c.SigningBytes()
-	if err != nil {
-		return err
-	}
-	key := sha256.Sum256(append(msg, c.Sig...))
-	if ok, done := s.sigMemo[key]; done {
+// verifySig memoises signature checks across all simulated peers by block
+// CID, which binds the signed content and the signature.
+func (s *sim) verifySig(id cid.Cid, c *wire.Contribution) error {
+	if ok, done := s.sigMemo[id]; done {
 		if !ok {
 			return wire.ErrSignature
 		}
 		return nil
 	}
-	err = c.Verify()
-	s.sigMemo[key] = err == nil
+	err := c.Verify()
+	s.sigMemo[id] = err == nil
 	return err
 }
 
@@ -111,8 +106,7 @@ func (s *sim) drain(p *speer) {
 
 func (s *sim) handle(p *speer, rd consensus.Ready) {
 	for _, b := range rd.Persist {
-		p.store[b.CID] = b.Data
-		s.blocks[b.CID] = b.Data
+		s.hold(p, b.CID, b.Data)
 	}
 	for _, msg := range rd.Messages {
 		s.publish(p, msg, nil)
@@ -182,11 +176,14 @@ func (s *sim) onEvent(p *speer, e consensus.Event) {
 		}
 		s.maybeTrain(p)
 	case consensus.Built:
+		if _, ok := s.builtIn[e.Record]; !ok {
+			s.builtIn[e.Record] = s.group[p.idx]
+		}
 		if t, ok := s.firstBuilt[e.Round]; !ok || s.now < t {
 			s.firstBuilt[e.Round] = s.now
 		}
 	case consensus.Proposed:
-		s.made[e.Contribution] = made{peer: p.idx, base: e.Base, kind: p.kind, round: e.Round, at: s.now}
+		s.made[e.Contribution] = made{peer: p.idx, base: e.Base, kind: p.kind, round: e.Round, at: s.now, group: s.group[p.idx]}
 	case consensus.Equivocation:
 		s.stats.Equivocations++
 	case consensus.Rejected:

@@ -28,10 +28,11 @@ type Result struct {
 	KBPerPeer      float64 // gossip and fetched bytes received, KiB
 	PublishPerPeer float64 // gossip messages published
 
-	// Honest contributions: counted on the chain; made on a base that lost
-	// the fork choice; made on a chain base after its round's first record
-	// was built and not merged in (late); made before that and still
-	// missing (lost: a violation).
+	// Honest contributions: counted on the chain; stale (made on a base
+	// that lost the fork choice, or on the other side of a partition from
+	// the chain record's builder, when the heal came too late for the union
+	// to win); late (made after its round's first record was built and not
+	// merged in); lost (none of those, yet missing: a violation).
 	Counted, Stale, Late, Lost int
 	Stats
 }
@@ -47,6 +48,7 @@ type made struct {
 	kind  kind
 	round uint64
 	at    time.Duration
+	group int // partition side when made
 }
 
 type sim struct {
@@ -63,8 +65,10 @@ type sim struct {
 	deltas     map[cid.Cid]kind
 	made       map[cid.Cid]made
 	blocks     map[cid.Cid][]byte
-	sigMemo    map[[32]byte]bool
+	sigMemo    map[cid.Cid]bool
+	holders    map[cid.Cid][]int32 // peers that stored a block
 	firstBuilt map[uint64]time.Duration
+	builtIn    map[cid.Cid]int // partition side of a record's first builder
 	lastHead   time.Duration
 	lastEvent  time.Duration // last scheduled disruption (heal, restart, join)
 	training   int
@@ -97,7 +101,7 @@ func newSim(cfg Config) (*sim, error) {
 	}
 	s := &sim{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, 0x636f6c646e6f6465)), genesis: b, swarm: wire.CIDOf(b),
 		deltas: map[cid.Cid]kind{}, made: map[cid.Cid]made{}, blocks: map[cid.Cid][]byte{},
-		sigMemo: map[[32]byte]bool{}, firstBuilt: map[uint64]time.Duration{}}
+		sigMemo: map[cid.Cid]bool{}, holders: map[cid.Cid][]int32{}, firstBuilt: map[uint64]time.Duration{}, builtIn: map[cid.Cid]int{}}
 	s.makePeers()
 	return s, nil
 }

@@ -36,7 +36,10 @@ func TestPartitionHeal(t *testing.T) {
 	cfg := DefaultConfig(8)
 	cfg.Params.Quorum = 3
 	cfg.Partition = &Partition{At: 10 * time.Second, Heal: 100 * time.Second, Fraction: 0.5}
-	run(t, cfg)
+	r := run(t, cfg)
+	if r.Stale != 0 || r.Counted != 8*3 {
+		t.Fatalf("after a heal within the round the union must win: counted %d, stale %d", r.Counted, r.Stale)
+	}
 }
 
 func TestByzantine(t *testing.T) {
@@ -62,5 +65,18 @@ func TestDeterministic(t *testing.T) {
 	b, _ := Run(cfg)
 	if a.SimTime != b.SimTime || a.GossipPerPeer != b.GossipPerPeer || a.AgreeMean != b.AgreeMean {
 		t.Fatalf("same config, different runs:\n%+v\n%+v", a, b)
+	}
+}
+
+// A partition long enough for both sides to close several rounds: after
+// the heal the heavier chain wins, the other side's work is stale (not
+// lost), and everyone agrees and goes on to the last round.
+func TestLongPartition(t *testing.T) {
+	cfg := DefaultConfig(8)
+	cfg.Params.Quorum, cfg.Params.Finality, cfg.Rounds = 2, 4, 4
+	cfg.Partition = &Partition{At: 5 * time.Second, Heal: 250 * time.Second, Fraction: 0.25}
+	r := run(t, cfg)
+	if r.Stale == 0 {
+		t.Fatal("the lighter side's contributions should be stale after the heal")
 	}
 }

@@ -61,12 +61,12 @@ const (
 	maxDepth   = 6
 )
 
-func uintItem(v uint64) item     { return item{kind: kUint, u: v} }
-func textItem(s string) item     { return item{kind: kText, b: []byte(s)} }
-func bytesItem(b []byte) item    { return item{kind: kBytes, b: b} }
-func floatItem(f float64) item   { return item{kind: kFloat, f: f} }
-func cidItem(c cid.Cid) item     { return item{kind: kCID, b: c.Bytes()} }
-func arrayItem(l []item) item    { return item{kind: kArray, list: l} }
+func uintItem(v uint64) item   { return item{kind: kUint, u: v} }
+func textItem(s string) item   { return item{kind: kText, b: []byte(s)} }
+func bytesItem(b []byte) item  { return item{kind: kBytes, b: b} }
+func floatItem(f float64) item { return item{kind: kFloat, f: f} }
+func cidItem(c cid.Cid) item   { return item{kind: kCID, b: c.Bytes()} }
+func arrayItem(l []item) item  { return item{kind: kArray, list: l} }
 func mapItem(m map[string]item) item {
 	keys := make([]string, 0, len(m))
 	for k := range m {

@@ -1,8 +1,8 @@
 package wire
 
 import (
-	"bytes"
 	"fmt"
+	"strings"
 
 	"github.com/ipfs/go-cid"
 	"github.com/multiformats/go-multihash"
@@ -28,7 +28,7 @@ func CheckCID(c cid.Cid, block []byte) error {
 
 // CompareCID orders CIDs by their binary form, the order of record
 // contribution lists and of every tie-break in the protocol.
-func CompareCID(a, b cid.Cid) int { return bytes.Compare(a.Bytes(), b.Bytes()) }
+func CompareCID(a, b cid.Cid) int { return strings.Compare(a.KeyString(), b.KeyString()) }
 
 // Topic is the one gossip topic of a swarm.
 func Topic(swarm cid.Cid) string { return "/coldnode/" + swarm.String() + "/rounds/v1" }

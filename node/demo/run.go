@@ -56,9 +56,6 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Log == nil {
-		cfg.Log = slog.New(slog.DiscardHandler)
-	}
 	res := &Result{}
 	for i := range tasks {
 		res.NodeDirs = append(res.NodeDirs, filepath.Join(cfg.Dir, fmt.Sprintf("node%d", i)))
@@ -140,8 +137,13 @@ func newNode(cfg Config, res *Result, i int, task *data.Task, bootstrap []string
 	nc := node.DefaultConfig()
 	nc.Swarm, nc.Bootstrap, nc.Listen = res.Swarm, bootstrap, []string{"/ip4/127.0.0.1/tcp/0"}
 	nc.NoMDNS, nc.API, nc.Rounds, nc.Epochs, nc.Seed = true, "", cfg.Rounds, cfg.Epochs, int64(i+1)
-	nc.AnnounceEvery, nc.RetryEvery = 2*time.Second, 2*time.Second
-	opts := []node.Option{node.WithTask(task), node.WithLogger(cfg.Log.With("node", i)), node.WithMetrics(node.NoopMetrics())}
+	nc.AnnounceEvery, nc.RetryEvery, nc.BuildSpread = time.Second, 2*time.Second, 200*time.Millisecond
+	nc.TickInterval = 50 * time.Millisecond
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	opts := []node.Option{node.WithTask(task), node.WithLogger(log.With("node", i)), node.WithMetrics(node.NoopMetrics())}
 	if i == 0 {
 		opts = append(opts, node.WithEvents(printEvent(cfg.Out)))
 	}

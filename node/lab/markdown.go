@@ -79,7 +79,9 @@ func writeFinalTable(b *strings.Builder, rep *Report) {
 }
 
 func writeRoundTable(b *strings.Builder, rep *Report) {
-	b.WriteString("## ColD Fusion per round (round 0 = genesis)\n\n| round " + columnHeader + "|---|---|---|---|---|\n")
+	b.WriteString("## ColD Fusion per round (round 0 = genesis)\n\n")
+	b.WriteString("step/delta is the norm of the fused step over the mean norm of the contributors' deltas (mean over seeds).\n\n")
+	b.WriteString("| round " + columnHeader[:len(columnHeader)-1] + " step/delta |\n|---|---|---|---|---|---|\n")
 	for r := 0; r <= rep.Config.Rounds; r++ {
 		model := ModelColD
 		if r == 0 {
@@ -90,9 +92,27 @@ func writeRoundTable(b *strings.Builder, rep *Report) {
 			p, ok := lookup(rep.Points, model, r, col.protocol, col.group)
 			fmt.Fprintf(b, "| %s ", cellText(p, ok))
 		}
-		b.WriteString("|\n")
+		fmt.Fprintf(b, "| %s |\n", ratioText(rep.Seeds, func(s SeedRun) []Round { return s.Rounds }, r))
 	}
 	b.WriteString("\n")
+}
+
+// ratioText is the mean over seeds of StepNorm/DeltaNorm of round r of the
+// runs pick selects ("–" for round 0 or a missing round).
+func ratioText(seeds []SeedRun, pick func(SeedRun) []Round, r int) string {
+	var sum float64
+	n := 0
+	for _, s := range seeds {
+		rounds := pick(s)
+		if r >= 1 && r <= len(rounds) && rounds[r-1].DeltaNorm > 0 {
+			sum += rounds[r-1].StepNorm / rounds[r-1].DeltaNorm
+			n++
+		}
+	}
+	if n == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f", sum/float64(n))
 }
 
 func writeSweepTable(b *strings.Builder, rep *Report) {
@@ -101,7 +121,7 @@ func writeSweepTable(b *strings.Builder, rep *Report) {
 		return
 	}
 	fmt.Fprintf(b, "## Contributors per round, %d training examples per round in total (probe)\n\n", c.SweepBudget)
-	b.WriteString("| contributors | examples each | seen, round 1 | seen, final | unseen, round 1 | unseen, final |\n|---|---|---|---|---|---|\n")
+	b.WriteString("| contributors | examples each | seen, round 1 | seen, final | unseen, round 1 | unseen, final | step/delta, final round |\n|---|---|---|---|---|---|---|\n")
 	for _, n := range c.Sweep {
 		fmt.Fprintf(b, "| %d | %d ", n, c.SweepBudget/n)
 		for _, g := range []Group{Seen, Unseen} {
@@ -110,7 +130,15 @@ func writeSweepTable(b *strings.Builder, rep *Report) {
 				fmt.Fprintf(b, "| %s ", cellText(p, ok))
 			}
 		}
-		b.WriteString("|\n")
+		pick := func(s SeedRun) []Round {
+			for _, sw := range s.Sweep {
+				if sw.PerRound == n {
+					return sw.Rounds
+				}
+			}
+			return nil
+		}
+		fmt.Fprintf(b, "| %s |\n", ratioText(rep.Seeds, pick, c.Rounds))
 	}
 	b.WriteString("\n")
 }

@@ -105,7 +105,13 @@ type Round struct {
 	Base          string         `json:"base"`
 	Fused         string         `json:"fused"`
 	Contributions []Contribution `json:"contributions"`
-	Seconds       float64        `json:"seconds"`
+	// DeltaNorm is the mean L2 norm of the contributions' body deltas and
+	// StepNorm the norm of fused - base: their ratio shows how much the
+	// rule's averaging shrinks the contributors' updates (1/sqrt(n) for
+	// orthogonal deltas, 1 for equal ones).
+	DeltaNorm float64 `json:"delta_norm"`
+	StepNorm  float64 `json:"step_norm"`
+	Seconds   float64 `json:"seconds"`
 }
 
 // close fuses a round's contributions into base with the swarm's rule and
@@ -125,6 +131,9 @@ func (s *swarm) close(round int, parent cid.Cid, base []byte, cs []contribution)
 	}
 	rec := wire.Record{Swarm: s.id, Round: uint64(round), Parent: parent, Base: bc, Fused: fc}
 	out := Round{Round: round, Base: bc.String(), Fused: fc.String()}
+	if out.DeltaNorm, out.StepNorm, err = stepNorms(base, fused, cs); err != nil {
+		return nil, Round{}, cid.Undef, err
+	}
 	for _, c := range cs {
 		info, cc, err := s.sign(round, bc, c)
 		if err != nil {

@@ -156,14 +156,14 @@ func taskRows(ps []TaskPoint) [][]string {
 }
 
 func roundRows(seeds []SeedRun) [][]string {
-	rows := [][]string{{"seed", "run", "round", "record", "base", "fused", "contributors", "deltas", "seconds"}}
+	rows := [][]string{{"seed", "run", "round", "record", "base", "fused", "contributors", "deltas", "delta_norm", "step_norm", "seconds"}}
 	add := func(seed int, run string, r Round) {
 		var tasks, deltas []string
 		for _, c := range r.Contributions {
 			tasks, deltas = append(tasks, c.Task), append(deltas, c.Delta)
 		}
 		rows = append(rows, []string{strconv.Itoa(seed), run, strconv.Itoa(r.Round), r.Record, r.Base, r.Fused,
-			strings.Join(tasks, " "), strings.Join(deltas, " "), strconv.FormatFloat(r.Seconds, 'f', 2, 64)})
+			strings.Join(tasks, " "), strings.Join(deltas, " "), num(r.DeltaNorm), num(r.StepNorm), strconv.FormatFloat(r.Seconds, 'f', 2, 64)})
 	}
 	for _, s := range seeds {
 		for _, r := range s.Rounds {

@@ -39,7 +39,7 @@ const (
 	MaxSize  = 64 << 10 // whole envelope, far below pubsub's 1 MiB message cap
 	MaxSwarm = 64
 	MaxTopic = 128
-	MaxKey   = 128
+	MaxKey   = 128 // fits Ed25519, secp256k1 and ECDSA keys; not RSA
 	MaxSig   = 256
 )
 

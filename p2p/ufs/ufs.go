@@ -32,19 +32,23 @@ import (
 	ipld "github.com/ipfs/go-ipld-format"
 )
 
-// Profile is the import profile every coldnode peer uses.
-var Profile = ufsio.UnixFS_v1_2025
+// profile is the import profile every coldnode peer uses. It is a copy, so
+// nothing outside this package can change it.
+var profile = ufsio.UnixFS_v1_2025
+
+// Profile returns the import profile (a copy).
+func Profile() ufsio.UnixFSProfile { return profile }
 
 // ChunkSize is the size of every leaf block except the last one of a file.
 const ChunkSize = 1 << 20
 
 // CID returns the root CID of the UnixFS DAG of the bytes read from r, built
-// with Profile. It needs no network and keeps no blocks.
+// with the profile. It needs no network and keeps no blocks.
 func CID(r io.Reader) (cid.Cid, error) {
 	return build(context.Background(), discard{}, r)
 }
 
-// Import chunks r into a UnixFS DAG with Profile, adds every node to ds and
+// Import chunks r into a UnixFS DAG with the profile, adds every node to ds and
 // returns the root CID.
 func Import(ctx context.Context, ds ipld.DAGService, r io.Reader) (cid.Cid, error) {
 	if ds == nil {
@@ -58,12 +62,12 @@ func build(ctx context.Context, ds ipld.DAGService, r io.Reader) (cid.Cid, error
 		return cid.Undef, errors.New("ufs: nil reader")
 	}
 	params := helpers.DagBuilderParams{
-		Maxlinks:   Profile.FileDAGWidth,
-		RawLeaves:  Profile.RawLeaves,
-		CidBuilder: Profile.CidBuilder(),
+		Maxlinks:   profile.FileDAGWidth,
+		RawLeaves:  profile.RawLeaves,
+		CidBuilder: profile.CidBuilder(),
 		Dagserv:    ctxDAG{ctx: ctx, DAGService: ds},
 	}
-	db, err := params.New(chunker.NewSizeSplitter(r, Profile.ChunkSize))
+	db, err := params.New(chunker.NewSizeSplitter(r, profile.ChunkSize))
 	if err != nil {
 		return cid.Undef, fmt.Errorf("ufs: new DAG builder: %w", err)
 	}

@@ -16,6 +16,7 @@ import (
 	ds "github.com/ipfs/go-datastore"
 	dssync "github.com/ipfs/go-datastore/sync"
 	ipld "github.com/ipfs/go-ipld-format"
+	mh "github.com/multiformats/go-multihash"
 )
 
 // vectors are the root CIDs kubo gives for these files with
@@ -133,5 +134,12 @@ func TestImportCancelled(t *testing.T) {
 	_, err := Import(ctx, dag, bytes.NewReader(make([]byte, 2*ChunkSize)))
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+}
+
+func TestProfileIsTheFixedOne(t *testing.T) {
+	p := Profile()
+	if p.CIDVersion != 1 || !p.RawLeaves || p.ChunkSize != ChunkSize || p.FileDAGWidth != 1024 || p.MhType != mh.SHA2_256 {
+		t.Fatalf("profile %+v is not CIDv1/raw leaves/1 MiB/1024 links/sha2-256", p)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 
 	"github.com/coldnode/coldnode/train"
@@ -78,24 +79,46 @@ func run(f flags) error {
 	}
 	defer os.Remove(job)
 	var best [2]side
+	var ratios []float64
 	for r := 0; r < f.rounds; r++ {
-		g, err := goSide(cfg, task, opt)
+		g, t, err := round(f, cfg, task, opt, job, r+1)
 		if err != nil {
 			return err
 		}
-		fmt.Printf("round %d: coldnode %.0f ex/s (test acc %.4f, GOMAXPROCS %d)\n", r+1, g.PerSecond, g.TestAcc, g.Threads)
-		best[0] = better(best[0], g)
-		for _, threads := range torchThreads() {
-			t, err := torchSide(f, job, threads)
-			if err != nil {
-				return err
-			}
-			fmt.Printf("round %d: pytorch  %.0f ex/s (test acc %.4f, %d threads)\n", r+1, t.PerSecond, t.TestAcc, t.Threads)
-			best[1] = better(best[1], t)
-		}
+		best[0], best[1] = better(best[0], g), better(best[1], t)
+		ratios = append(ratios, g.PerSecond/t.PerSecond)
 	}
-	printSummary(f, task, cfg, best)
+	printSummary(f, task, cfg, best, median(ratios))
 	return nil
+}
+
+// round measures coldnode once and PyTorch at each thread count, returning
+// coldnode's figure and PyTorch's faster one.
+func round(f flags, cfg model.Config, task *data.Task, opt train.Options, job string, r int) (side, side, error) {
+	g, err := goSide(cfg, task, opt)
+	if err != nil {
+		return side{}, side{}, err
+	}
+	fmt.Printf("round %d: coldnode %.0f ex/s (test acc %.4f, GOMAXPROCS %d)\n", r, g.PerSecond, g.TestAcc, g.Threads)
+	var best side
+	for _, threads := range torchThreads() {
+		t, err := torchSide(f, job, threads)
+		if err != nil {
+			return side{}, side{}, err
+		}
+		fmt.Printf("round %d: pytorch  %.0f ex/s (test acc %.4f, %d threads)\n", r, t.PerSecond, t.TestAcc, t.Threads)
+		best = better(best, t)
+	}
+	return g, best, nil
+}
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 func better(a, b side) side {
@@ -143,11 +166,11 @@ func torchSide(f flags, job string, threads int) (side, error) {
 	return s, nil
 }
 
-func printSummary(f flags, task *data.Task, cfg model.Config, best [2]side) {
-	fmt.Printf("\n| task | arch | batch | epochs | coldnode ex/s | PyTorch %s ex/s | ratio | coldnode test acc | PyTorch test acc |\n", best[1].Torch)
-	fmt.Println("|---|---|---|---|---|---|---|---|---|")
-	fmt.Printf("| %s | %s | %d | %d | %.0f | %.0f | %.2fx | %.4f | %.4f |\n", task.Name, cfg.Arch, f.batch, f.epochs,
-		best[0].PerSecond, best[1].PerSecond, best[0].PerSecond/best[1].PerSecond, best[0].TestAcc, best[1].TestAcc)
+func printSummary(f flags, task *data.Task, cfg model.Config, best [2]side, med float64) {
+	fmt.Printf("\n| task | arch | batch | epochs | coldnode ex/s (best) | PyTorch %s ex/s (best) | ratio of bests | median ratio per round | coldnode test acc | PyTorch test acc |\n", best[1].Torch)
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Printf("| %s | %s | %d | %d | %.0f | %.0f | %.2fx | %.2fx | %.4f | %.4f |\n", task.Name, cfg.Arch, f.batch, f.epochs,
+		best[0].PerSecond, best[1].PerSecond, best[0].PerSecond/best[1].PerSecond, med, best[0].TestAcc, best[1].TestAcc)
 	fmt.Printf("config: %s; GOMAXPROCS=%d, torch threads=%d\n", cfg.Encode(), best[0].Threads, best[1].Threads)
 }
 
