@@ -24,7 +24,7 @@ func (m *Machine) alive(id cid.Cid, memo map[cid.Cid]bool) bool {
 	ok := rs != nil && rs.status == valid && rs.r.Round > m.finalRound && m.alive(rs.r.Parent, memo)
 	if ok && len(m.equiv) > 0 {
 		for _, c := range rs.r.Contributions {
-			if cs := m.contribs[c]; cs.c != nil && m.equiv[peerBase{cs.c.Peer, rs.r.Base}] {
+			if cs := m.contribs[c]; cs != nil && cs.c != nil && m.equiv[peerBase{cs.c.Peer, rs.r.Base}] {
 				ok = false
 				break
 			}

@@ -138,7 +138,10 @@ func (m *Machine) retryChecks() {
 
 func (m *Machine) onChecked(r Checked) error {
 	cs := m.contribs[r.Contribution]
-	if cs == nil || cs.c == nil || cs.check != checking {
+	if cs == nil {
+		return nil // pruned by finality while the check ran
+	}
+	if cs.c == nil || cs.check != checking {
 		return fmt.Errorf("consensus: unexpected check result for contribution %s", r.Contribution)
 	}
 	m.checkingN[cs.c.Base]--
@@ -178,7 +181,7 @@ func (m *Machine) usable(base cid.Cid, round uint64) []cid.Cid {
 
 func (m *Machine) isUsable(id cid.Cid, round uint64) bool {
 	cs := m.contribs[id]
-	return cs.c.Round == round && cs.check == checkedOK && !m.banned[cs.c.Peer]
+	return cs != nil && cs.c != nil && cs.c.Round == round && cs.check == checkedOK && !m.banned[cs.c.Peer]
 }
 
 // usableCount is len(usable(base, round)) without building the list.

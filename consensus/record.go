@@ -282,7 +282,7 @@ func (m *Machine) requestFusion(key string, parent cid.Cid, set []cid.Cid, build
 func (m *Machine) onFused(r Fused) error {
 	f := m.fusions[r.Key]
 	if f == nil {
-		return fmt.Errorf("consensus: fusion result for unknown job %q", r.Key)
+		return nil // unknown or pruned by finality while the fusion ran
 	}
 	if r.Err != nil {
 		f.err = r.Err.Error()
@@ -328,7 +328,7 @@ func (m *Machine) validate(id cid.Cid, rs *record) {
 		m.dirty[ch] = true
 	}
 	for _, c := range m.onBase[rs.r.Fused] {
-		if cs := m.contribs[c]; cs.c.Round == rs.r.Round+1 {
+		if cs := m.contribs[c]; cs != nil && cs.c != nil && cs.c.Round == rs.r.Round+1 {
 			m.ensureCheck(c, cs)
 		}
 	}

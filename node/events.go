@@ -76,9 +76,21 @@ func (rt *runtime) indexChain(ctx context.Context, head cid.Cid) error {
 		if err := x.SaveRound(ri); err != nil {
 			return err
 		}
+		rt.countContributions(ri)
 		c = parent
 	}
 	return nil
+}
+
+// countContributions counts the peers' contributions of a newly indexed round
+// (the node counts its own when it proposes them).
+func (rt *runtime) countContributions(ri RoundInfo) {
+	self := rt.net.host.ID().String()
+	for _, c := range ri.Contributions {
+		if c.Peer != self {
+			rt.n.metrics.Contributions.WithLabelValues("peer").Inc()
+		}
+	}
 }
 
 // roundInfo reads a record and its contributions from the local store.

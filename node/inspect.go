@@ -63,15 +63,30 @@ func decodeObject(c cid.Cid, b []byte) (Object, error) {
 		return o, nil
 	}
 	if r, err := wire.DecodeRecord(b); err == nil {
-		o.Kind, o.Body = "record", r
+		o.Kind, o.Body = "record", recordView(r)
 		return o, nil
 	}
 	ct, err := wire.DecodeContribution(b)
 	if err != nil {
 		return o, fmt.Errorf("%s is not a genesis, record or contribution: %w", c, err)
 	}
-	o.Kind, o.Body = "contribution", ct
+	o.Kind, o.Body = "contribution", contributionView(ct)
 	return o, nil
+}
+
+func recordView(r *wire.Record) any {
+	cs := make([]string, len(r.Contributions))
+	for i, c := range r.Contributions {
+		cs[i] = c.String()
+	}
+	return map[string]any{"swarm": r.Swarm.String(), "round": r.Round, "parent": r.Parent.String(),
+		"base": r.Base.String(), "contributions": cs, "fused": r.Fused.String()}
+}
+
+func contributionView(c *wire.Contribution) any {
+	return map[string]any{"swarm": c.Swarm.String(), "round": c.Round, "base": c.Base.String(),
+		"delta": c.Delta.String(), "peer": c.Peer.String(), "task": c.Task, "examples": c.Examples,
+		"metrics": c.Metrics, "signature": c.Sig}
 }
 
 type paramsView struct {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"time"
 
@@ -40,6 +41,12 @@ func topicSwarm(swarm cid.Cid) string {
 func (n *Node) startNetwork(ctx context.Context, key crypto.PrivKey) (*network, error) {
 	pc := p2p.DefaultConfig()
 	pc.ListenAddrs, pc.Bootstrap, pc.MDNS = n.cfg.Listen, nil, !n.cfg.NoMDNS
+	if psk, err := loadSwarmKey(n.repo); err != nil {
+		return nil, err
+	} else if psk != nil {
+		pc.PSK = psk
+		n.log.Info("private swarm: using swarm.key")
+	}
 	if _, err := p2p.ParseBootstrap(n.cfg.Bootstrap); err != nil {
 		return nil, hint(err, "a bootstrap address looks like /ip4/127.0.0.1/tcp/4011/p2p/12D3KooW... (see `coldnode id` on that node)")
 	}
@@ -56,6 +63,20 @@ func (n *Node) startNetwork(ctx context.Context, key crypto.PrivKey) (*network, 
 		return nil, err
 	}
 	return net, nil
+}
+
+// loadSwarmKey reads the repository's swarm.key (kubo's pre-shared key
+// format) when there is one: only peers with the same key can connect.
+func loadSwarmKey(r *Repo) ([]byte, error) {
+	path := r.File("swarm.key")
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	psk, err := p2p.LoadSwarmKey(path)
+	if err != nil {
+		return nil, fmt.Errorf("private swarm key: %w", err)
+	}
+	return psk, nil
 }
 
 // bootstrap dials every bootstrap address; it fails only when all fail.

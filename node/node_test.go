@@ -8,6 +8,7 @@ import (
 	"github.com/coldnode/coldnode/consensus/wire"
 	"github.com/coldnode/coldnode/train/checkpoint"
 	"github.com/coldnode/coldnode/train/data"
+	"github.com/ipfs/go-cid"
 )
 
 func TestJournalSkipsTornLineAndDuplicates(t *testing.T) {
@@ -154,5 +155,42 @@ func TestParseAllowSortsAndRejects(t *testing.T) {
 	}
 	if _, err := ParseAllow([]string{"nope"}); err == nil {
 		t.Fatal("bad peer ID accepted")
+	}
+}
+
+func TestDecodeObjectKinds(t *testing.T) {
+	w := wire.CIDOf([]byte("weights"))
+	w1, _ := parseCID("bafkreiagkkkp573owsnbsxwagwxuznzraywt7cixcf7zjb4tfsvzayxqcm")
+	g := &wire.Genesis{Name: "t", Model: "{}", Weights: w1, Params: wire.DefaultParams()}
+	gb, err := g.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	swarm := wire.CIDOf(gb)
+	ct := &wire.Contribution{Swarm: swarm, Round: 1, Base: w1, Delta: w1, Task: "x", Examples: 3}
+	if err := ct.Sign(wire.SeededSigner("a")); err != nil {
+		t.Fatal(err)
+	}
+	cb, _ := ct.Encode()
+	rec := &wire.Record{Swarm: swarm, Round: 1, Parent: swarm, Base: w1, Contributions: []cid.Cid{wire.CIDOf(cb)}, Fused: w1}
+	rb, err := rec.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		b    []byte
+		kind string
+		key  string
+	}{{gb, "genesis", "params"}, {cb, "contribution", "delta"}, {rb, "record", "fused"}} {
+		o, err := decodeObject(wire.CIDOf(tc.b), tc.b)
+		if err != nil || o.Kind != tc.kind {
+			t.Fatalf("%s: kind %q, %v", tc.kind, o.Kind, err)
+		}
+		if _, ok := o.Body.(map[string]any)[tc.key]; !ok {
+			t.Errorf("%s view lacks %q", tc.kind, tc.key)
+		}
+	}
+	if _, err := decodeObject(w, []byte("weights")); err == nil {
+		t.Error("garbage decoded")
 	}
 }

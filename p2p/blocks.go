@@ -39,18 +39,19 @@ type contentFinder = routing.ContentDiscovery
 // lock; imports, fetches and pins hold a shared one, so GC never removes a
 // block an operation in flight has just written.
 type Blocks struct {
-	store   ds.Batching // closed by Close
-	bs      blockstore.Blockstore
-	bswap   *bitswap.Bitswap // nil when offline
-	bserv   blockservice.BlockService
-	dag     ipld.DAGService
-	local   ipld.DAGService // never touches the network
-	pins    ds.Datastore
-	gc      sync.RWMutex
-	log     *slog.Logger
-	cancel  context.CancelFunc
-	provide func(cid.Cid) // announces new roots; nil without a DHT
-	metrics *Metrics      // nil: none
+	store    ds.Batching // closed by Close
+	bs       blockstore.Blockstore
+	bswap    *bitswap.Bitswap // nil when offline
+	bserv    blockservice.BlockService
+	dag      ipld.DAGService
+	pins     ds.Datastore
+	gc       sync.RWMutex
+	log      *slog.Logger
+	cancel   context.CancelFunc
+	provide  func(cid.Cid) // announces new roots; nil without a DHT
+	metrics  *Metrics      // nil: none
+	closed   bool          // guarded by gc
+	stopOnce sync.Once     // stops bitswap
 }
 
 // ErrBadBlock is returned when bytes do not hash to the CID they came with.
@@ -91,16 +92,35 @@ func newBlocks(ctx context.Context, store ds.Batching, h host.Host, finder conte
 	return b
 }
 
-// Close stops bitswap and closes the datastore.
+// Close stops bitswap (failing fetches in flight), waits for every other
+// operation, and closes the datastore. Later calls return ErrClosed.
 func (b *Blocks) Close() error {
 	var errs []error
-	if b.bswap != nil {
-		errs = append(errs, b.bswap.Close())
-		b.cancel()
+	b.stopOnce.Do(func() {
+		if b.bswap != nil {
+			errs = append(errs, b.bswap.Close())
+			b.cancel()
+		}
+	})
+	b.gc.Lock()
+	defer b.gc.Unlock()
+	if b.closed {
+		return nil
 	}
+	b.closed = true
 	errs = append(errs, b.store.Close())
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("p2p blocks close: %w", err)
+	}
+	return nil
+}
+
+// rlock takes the shared lock unless the store is closed.
+func (b *Blocks) rlock() error {
+	b.gc.RLock()
+	if b.closed {
+		b.gc.RUnlock()
+		return ErrClosed
 	}
 	return nil
 }
@@ -110,7 +130,9 @@ func (b *Blocks) DAG() ipld.DAGService { return b.dag }
 
 // Import stores r as a UnixFS file (profile of package ufs) and returns its root.
 func (b *Blocks) Import(ctx context.Context, r io.Reader) (cid.Cid, error) {
-	b.gc.RLock()
+	if err := b.rlock(); err != nil {
+		return cid.Undef, err
+	}
 	defer b.gc.RUnlock()
 	c, err := ufs.Import(ctx, b.dag, r)
 	if err != nil {
@@ -138,7 +160,9 @@ func (b *Blocks) ImportFile(ctx context.Context, path string) (cid.Cid, error) {
 // Export writes the UnixFS file c to w, fetching missing blocks over bitswap.
 // Call Fetch first for a size cap and progress.
 func (b *Blocks) Export(ctx context.Context, c cid.Cid, w io.Writer) error {
-	b.gc.RLock()
+	if err := b.rlock(); err != nil {
+		return err
+	}
 	defer b.gc.RUnlock()
 	return ufs.Export(ctx, merkledag.NewSession(ctx, b.dag), c, w)
 }

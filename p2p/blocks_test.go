@@ -223,3 +223,27 @@ func TestFetchFromSeveralProviders(t *testing.T) {
 	t.Logf("a sent %d bytes, b sent %d", sa.DataSent, sb.DataSent)
 	checkExport(t, c.Blocks(), root, data)
 }
+
+func TestBlocksAfterClose(t *testing.T) {
+	bl, err := OpenBlocks(t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	root, _ := bl.ImportBytes(ctx, []byte("x"))
+	if err := bl.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := bl.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	if _, err := bl.GetBlock(ctx, root); !errors.Is(err, ErrClosed) {
+		t.Fatalf("GetBlock after Close: %v, want ErrClosed", err)
+	}
+	if _, err := bl.GC(ctx); !errors.Is(err, ErrClosed) {
+		t.Fatalf("GC after Close: %v, want ErrClosed", err)
+	}
+	if _, err := bl.Has(ctx, root); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Has after Close: %v, want ErrClosed", err)
+	}
+}

@@ -2,6 +2,7 @@ package p2p
 
 import (
 	"context"
+	"errors"
 	"runtime"
 	"testing"
 	"time"
@@ -63,6 +64,7 @@ func TestNoGoroutinesLeftAfterClose(t *testing.T) {
 
 func TestCloseTwiceAndJoinAfterClose(t *testing.T) {
 	a := newTestNode(t, nil)
+	tp, _ := a.Join("s", TopicHeads, nil)
 	if err := a.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -71,5 +73,11 @@ func TestCloseTwiceAndJoinAfterClose(t *testing.T) {
 	}
 	if _, err := a.Join("s", TopicHeads, nil); err != ErrClosed {
 		t.Fatalf("Join after Close: err = %v, want ErrClosed", err)
+	}
+	if err := tp.Publish(context.Background(), []byte("x")); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Publish after Close: err = %v, want ErrClosed", err)
+	}
+	if _, ok := <-tp.Messages(); ok {
+		t.Fatal("Messages still open after Close")
 	}
 }

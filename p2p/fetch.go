@@ -29,7 +29,9 @@ type Progress func(done, total int64)
 // ctx ends. Every block is checked against its CID. It returns the file bytes
 // fetched (for a UnixFS file, its size).
 func (b *Blocks) Fetch(ctx context.Context, c cid.Cid, maxBytes int64, progress Progress) (int64, error) {
-	b.gc.RLock()
+	if err := b.rlock(); err != nil {
+		return 0, err
+	}
 	defer b.gc.RUnlock()
 	n, err := b.fetch(ctx, c, maxBytes, progress)
 	b.metrics.fetched(n)
@@ -82,15 +84,17 @@ func declaredSize(blk blocks.Block) int64 {
 }
 
 // visit accounts for one block appearing n times in the DAG and returns its
-// children with their multiplicities.
+// children with their multiplicities. The arithmetic cannot overflow: a DAG
+// that repeats blocks beyond the cap fails with ErrTooLarge first.
 func (f *fetcher) visit(blk blocks.Block, n int64) (map[cid.Cid]int64, error) {
 	if err := verify(blk.Cid(), blk.RawData()); err != nil {
 		return nil, err
 	}
-	f.received += n * int64(len(blk.RawData()))
-	if f.received > f.max {
-		return nil, fmt.Errorf("%w: received %d bytes", ErrTooLarge, f.received)
+	size := int64(len(blk.RawData()))
+	if size > 0 && n > (f.max-f.received)/size {
+		return nil, fmt.Errorf("%w: more than %d bytes of blocks", ErrTooLarge, f.max)
 	}
+	f.received += n * size
 	f.done += n * dataBytes(blk)
 	if f.progress != nil {
 		f.progress(f.done, f.total)
@@ -101,7 +105,7 @@ func (f *fetcher) visit(blk blocks.Block, n int64) (map[cid.Cid]int64, error) {
 	}
 	next := make(map[cid.Cid]int64, len(kids))
 	for _, k := range kids {
-		next[k] += n
+		next[k] = min(next[k]+n, f.max) // saturate: f.max already fails the check above
 	}
 	return next, nil
 }
@@ -134,7 +138,7 @@ func (f *fetcher) fetchBatch(ctx context.Context, batch []cid.Cid, mult, next ma
 			return err
 		}
 		for k, n := range kids {
-			next[k] += n
+			next[k] = min(next[k]+n, f.max)
 		}
 		got++
 	}

@@ -246,3 +246,37 @@ func startNodeOpts(t *testing.T, opts ...Option) *Node {
 	t.Cleanup(func() { n.Close() })
 	return n
 }
+
+// TestScoringGraylistsAbusers checks that peer scoring is on: after a peer
+// sends six invalid messages (score -3600 < GraylistThreshold), even its
+// well-formed messages are dropped, while an honest peer's still arrive.
+func TestScoringGraylistsAbusers(t *testing.T) {
+	full := TopicName("s6", TopicHeads)
+	r := newRogue(t, full)
+	b, honest := newTestNode(t, nil), newTestNode(t, nil)
+	tb, _ := b.Join("s6", TopicHeads, nil)
+	th, _ := honest.Join("s6", TopicHeads, nil)
+	r.connect(t, b)
+	connectAll(t, b, honest)
+	for i := range 6 {
+		r.send(t, []byte{byte(i), 'j', 'u', 'n', 'k'})
+	}
+	eventually(t, 10*time.Second, "six rejections", func() bool { return tb.Stats().Rejected == 6 })
+	good, _ := envelope.Seal(r.key, "s6", full, []byte("from abuser"), time.Now())
+	r.send(t, good)
+	if err := th.Publish(context.Background(), []byte("from honest")); err != nil {
+		t.Fatal(err)
+	}
+	m := recv(t, tb.Messages(), 10*time.Second)
+	if string(m.Payload) != "from honest" {
+		t.Fatalf("got %q first, want the honest peer's message", m.Payload)
+	}
+	select {
+	case m := <-tb.Messages():
+		t.Fatalf("delivered %q from a graylisted peer", m.Payload)
+	case <-time.After(500 * time.Millisecond):
+	}
+	if st := tb.Stats(); st.Accepted != 1 {
+		t.Fatalf("stats %+v: the graylisted peer's message reached validation", st)
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"path/filepath"
 	"sort"
@@ -62,7 +61,7 @@ func New(ctx context.Context, cfg Config, key crypto.PrivKey, repoDir string, lo
 		return nil, errors.New("p2p: New needs a key and a repository directory")
 	}
 	if logger == nil {
-		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		logger = slog.New(slog.DiscardHandler)
 	}
 	n := &Node{cfg: cfg, log: logger, key: key, repoDir: repoDir, topics: map[string]*Topic{}, now: time.Now}
 	for _, o := range opts {

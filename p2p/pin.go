@@ -22,7 +22,9 @@ func pinKey(c cid.Cid) ds.Key { return ds.NewKey(c.String()) }
 // Pin fetches whatever is missing of the DAG rooted at c and records a
 // recursive pin, durably. Pinned DAGs survive GC.
 func (b *Blocks) Pin(ctx context.Context, c cid.Cid) error {
-	b.gc.RLock()
+	if err := b.rlock(); err != nil {
+		return err
+	}
 	defer b.gc.RUnlock()
 	if _, err := b.fetch(ctx, c, math.MaxInt64/2, nil); err != nil {
 		return fmt.Errorf("p2p pin: %w", err)
@@ -36,7 +38,9 @@ func (b *Blocks) Pin(ctx context.Context, c cid.Cid) error {
 // Unpin removes the pin of c; its blocks go at the next GC unless another
 // pin reaches them.
 func (b *Blocks) Unpin(ctx context.Context, c cid.Cid) error {
-	b.gc.RLock()
+	if err := b.rlock(); err != nil {
+		return err
+	}
 	defer b.gc.RUnlock()
 	if err := b.pins.Delete(ctx, pinKey(c)); err != nil {
 		return fmt.Errorf("p2p unpin %s: %w", c, err)
@@ -53,6 +57,14 @@ func (b *Blocks) syncPins(ctx context.Context) error {
 
 // Pins returns the pinned roots.
 func (b *Blocks) Pins(ctx context.Context) ([]cid.Cid, error) {
+	if err := b.rlock(); err != nil {
+		return nil, err
+	}
+	defer b.gc.RUnlock()
+	return b.listPins(ctx)
+}
+
+func (b *Blocks) listPins(ctx context.Context) ([]cid.Cid, error) {
 	res, err := b.pins.Query(ctx, query.Query{KeysOnly: true, Orders: []query.Order{query.OrderByKey{}}})
 	if err != nil {
 		return nil, fmt.Errorf("p2p pins: %w", err)
@@ -77,6 +89,9 @@ func (b *Blocks) Pins(ctx context.Context) ([]cid.Cid, error) {
 func (b *Blocks) GC(ctx context.Context) (GCStats, error) {
 	b.gc.Lock()
 	defer b.gc.Unlock()
+	if b.closed {
+		return GCStats{}, ErrClosed
+	}
 	keep, err := b.reachable(ctx)
 	if err != nil {
 		return GCStats{}, fmt.Errorf("p2p gc: %w", err)
@@ -116,7 +131,7 @@ func (b *Blocks) sweep(ctx context.Context, k cid.Cid, keep map[string]bool, st 
 // reachable walks every pinned DAG in the local store and returns the
 // multihashes (the blockstore's keys) it reaches.
 func (b *Blocks) reachable(ctx context.Context) (map[string]bool, error) {
-	roots, err := b.Pins(ctx)
+	roots, err := b.listPins(ctx)
 	if err != nil {
 		return nil, err
 	}

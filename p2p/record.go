@@ -26,7 +26,9 @@ func (b *Blocks) PutBlock(ctx context.Context, blk blocks.Block) error {
 	if err := verify(blk.Cid(), blk.RawData()); err != nil {
 		return fmt.Errorf("p2p put: %w", err)
 	}
-	b.gc.RLock()
+	if err := b.rlock(); err != nil {
+		return err
+	}
 	defer b.gc.RUnlock()
 	if err := b.bserv.AddBlock(ctx, blk); err != nil {
 		return fmt.Errorf("p2p put %s: %w", blk.Cid(), err)
@@ -47,7 +49,9 @@ func (b *Blocks) Put(ctx context.Context, c cid.Cid, data []byte) error {
 // GetBlock returns the block c from the local store or, failing that, from
 // peers over bitswap (bounded by ctx), checked against c either way.
 func (b *Blocks) GetBlock(ctx context.Context, c cid.Cid) (blocks.Block, error) {
-	b.gc.RLock()
+	if err := b.rlock(); err != nil {
+		return nil, err
+	}
 	defer b.gc.RUnlock()
 	blk, err := b.bserv.GetBlock(ctx, c)
 	if err != nil {
@@ -61,6 +65,10 @@ func (b *Blocks) GetBlock(ctx context.Context, c cid.Cid) (blocks.Block, error) 
 
 // Has reports whether block c is stored locally.
 func (b *Blocks) Has(ctx context.Context, c cid.Cid) (bool, error) {
+	if err := b.rlock(); err != nil {
+		return false, err
+	}
+	defer b.gc.RUnlock()
 	ok, err := b.bs.Has(ctx, c)
 	if err != nil {
 		return false, fmt.Errorf("p2p has %s: %w", c, err)

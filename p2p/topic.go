@@ -155,6 +155,9 @@ func (t *Topic) Stats() Stats {
 // ErrNoPeers if none came, so a publish is never lost silently. The
 // message is also delivered to this node's own Messages, marked Local.
 func (t *Topic) Publish(ctx context.Context, payload []byte) error {
+	if t.ctx.Err() != nil {
+		return fmt.Errorf("p2p publish %s: %w", t.full, ErrClosed)
+	}
 	b, err := envelope.Seal(t.n.key, t.swarm, t.full, payload, t.n.now())
 	if err != nil {
 		return fmt.Errorf("p2p publish %s: %w", t.full, err)

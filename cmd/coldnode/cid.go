@@ -30,31 +30,36 @@ func cidAction(c *cli.Context) error {
 	if len(args) != 1 {
 		return fmt.Errorf("cid: want exactly one FILE argument, got %d (usage: coldnode cid FILE [--check CID])", len(args))
 	}
-	path := args[0]
+	want := cid.Undef
+	if c.IsSet("check") {
+		if want, err = cid.Decode(c.String("check")); err != nil {
+			return fmt.Errorf("cid: --check %q is not a CID: %w", c.String("check"), err)
+		}
+	}
+	got, err := fileCIDOf(args[0])
+	if err != nil {
+		return err
+	}
+	if !want.Defined() {
+		fmt.Fprintln(c.App.Writer, got)
+		return nil
+	}
+	if !got.Equals(want) {
+		return fmt.Errorf("cid: %s has CID %s, not %s", args[0], got, want)
+	}
+	fmt.Fprintf(c.App.Writer, "%s %s OK\n", got, args[0])
+	return nil
+}
+
+func fileCIDOf(path string) (cid.Cid, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return fmt.Errorf("cid: %w", err)
+		return cid.Undef, fmt.Errorf("cid: %w", err)
 	}
 	defer f.Close()
 	got, err := ufs.CID(f)
 	if err != nil {
-		return fmt.Errorf("cid: %s: %w", path, err)
+		return cid.Undef, fmt.Errorf("cid: %s: %w", path, err)
 	}
-	if !c.IsSet("check") {
-		fmt.Fprintln(c.App.Writer, got)
-		return nil
-	}
-	return checkCID(c, path, got)
-}
-
-func checkCID(c *cli.Context, path string, got cid.Cid) error {
-	want, err := cid.Decode(c.String("check"))
-	if err != nil {
-		return fmt.Errorf("cid: --check %q is not a CID: %w", c.String("check"), err)
-	}
-	if !got.Equals(want) {
-		return fmt.Errorf("cid: %s has CID %s, not %s", path, got, want)
-	}
-	fmt.Fprintf(c.App.Writer, "%s %s OK\n", got, path)
-	return nil
+	return got, nil
 }

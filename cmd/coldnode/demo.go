@@ -24,35 +24,37 @@ func init() {
 			&cli.StringFlag{Name: "dir", Usage: "keep the node repositories in `DIR` (default: a temporary directory, removed)"},
 			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "log every node's events"},
 		},
-		Action: func(c *cli.Context) error {
-			cfg := demo.DefaultConfig()
-			cfg.Nodes, cfg.Rounds, cfg.Epochs, cfg.Chart = c.Int("nodes"), c.Int("rounds"), c.Int("epochs"), c.String("chart")
-			cfg.Out = c.App.Writer
-			level := slog.LevelWarn
-			if c.Bool("verbose") {
-				level = slog.LevelInfo
-			}
-			cfg.Log = node.NewLogger(c.App.ErrWriter, node.IsTerminal(os.Stderr), level)
-			dir, cleanup, err := demoDir(c.String("dir"))
-			if err != nil {
-				return err
-			}
-			defer cleanup()
-			cfg.Dir = dir
-			res, err := demo.Run(c.Context, cfg)
-			if err != nil {
-				return err
-			}
-			res.Report(c.App.Writer)
-			if cfg.Chart != "" {
-				fmt.Fprintf(c.App.Writer, "chart: %s\n", cfg.Chart)
-			}
-			if !res.Agree {
-				return fmt.Errorf("demo: the nodes did not agree on the chain")
-			}
-			return nil
-		},
+		Action: runDemo,
 	})
+}
+
+func runDemo(c *cli.Context) error {
+	cfg := demo.DefaultConfig()
+	cfg.Nodes, cfg.Rounds, cfg.Epochs, cfg.Chart = c.Int("nodes"), c.Int("rounds"), c.Int("epochs"), c.String("chart")
+	cfg.Out = c.App.Writer
+	level := slog.LevelWarn
+	if c.Bool("verbose") {
+		level = slog.LevelInfo
+	}
+	cfg.Log = node.NewLogger(c.App.ErrWriter, node.IsTerminal(os.Stderr), level)
+	dir, cleanup, err := demoDir(c.String("dir"))
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	cfg.Dir = dir
+	res, err := demo.Run(c.Context, cfg)
+	if err != nil {
+		return err
+	}
+	res.Report(c.App.Writer)
+	if cfg.Chart != "" {
+		fmt.Fprintf(c.App.Writer, "chart: %s\n", cfg.Chart)
+	}
+	if !res.Agree {
+		return fmt.Errorf("demo: the nodes did not agree on the chain")
+	}
+	return nil
 }
 
 func demoDir(dir string) (string, func(), error) {

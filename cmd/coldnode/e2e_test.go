@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -203,6 +206,7 @@ func TestSwarmEndToEnd(t *testing.T) {
 		t.Errorf("restarted node c did not resume from its repository:\n%s", c.tail())
 	}
 	checkExports(t, dir, ps, rounds(t, a.repo)[2].Fused)
+	checkMetrics(t, ps[1])
 	for _, p := range ps[:4] {
 		if err := p.stop(syscall.SIGTERM); err != nil {
 			t.Errorf("node %s after SIGTERM: %v\n%s", p.name, err, p.tail())
@@ -211,6 +215,31 @@ func TestSwarmEndToEnd(t *testing.T) {
 	// Stopped nodes release their repositories: the CLI reads them directly.
 	if rs := rounds(t, a.repo); len(rs) < 3 {
 		t.Errorf("offline rounds of a: %d rounds", len(rs))
+	}
+}
+
+// checkMetrics reads a running node's /metrics and checks the series that
+// must have moved.
+func checkMetrics(t *testing.T, p *proc) {
+	t.Helper()
+	addr, err := os.ReadFile(filepath.Join(p.repo, "api"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get("http://" + strings.TrimSpace(string(addr)) + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, re := range []string{
+		`(?m)^coldnode_consensus_head_height [3-9]`, `(?m)^coldnode_consensus_contributions_total\{origin="peer"\} [1-9]`,
+		`(?m)^coldnode_consensus_contributions_total\{origin="own"\} [1-9]`, `(?m)^coldnode_p2p_fetch_bytes_total [1-9]`,
+		`(?m)^coldnode_train_examples_total [1-9]`, `(?m)^coldnode_p2p_peers [1-9]`, `(?m)^coldnode_fusion_runs_total [1-9]`,
+	} {
+		if !regexp.MustCompile(re).Match(body) {
+			t.Errorf("node %s /metrics lacks %s", p.name, re)
+		}
 	}
 }
 

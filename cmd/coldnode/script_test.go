@@ -25,8 +25,8 @@ func TestMain(m *testing.M) {
 // TestScripts runs the command-line scripts in testdata/script. Scripts see
 // $DATASETS, the shared test datasets, and a $COLDNODE_PATH inside $WORK.
 // Extra commands: `swarmid REPO` sets $SWARM from the repository's config;
-// `waitapi REPO` waits for a node's API and sets $API and $ADDR (its
-// loopback TCP multiaddr); `waitround REPO N` waits until the running node
+// `waitapi REPO` waits for a node's API and sets $API, $APIPORT and $ADDR
+// (its loopback TCP multiaddr); `waitround REPO N` waits until the running node
 // on REPO reports round N.
 func TestScripts(t *testing.T) {
 	datasets, err := filepath.Abs("../../../shared/datasets")
@@ -71,7 +71,9 @@ func cmdWaitAPI(ts *testscript.TestScript, neg bool, args []string) {
 		if err == nil {
 			if id, err := c.ID(context.Background()); err == nil {
 				addr, _ := os.ReadFile(filepath.Join(repo, "api"))
-				ts.Setenv("API", strings.TrimSpace(string(addr)))
+				api := strings.TrimSpace(string(addr))
+				ts.Setenv("API", api)
+				ts.Setenv("APIPORT", api[strings.LastIndexByte(api, ':')+1:])
 				for _, a := range id.Addrs {
 					if strings.HasPrefix(a, "/ip4/127.0.0.1/tcp/") {
 						ts.Setenv("ADDR", a)

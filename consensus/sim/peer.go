@@ -176,6 +176,7 @@ func (s *sim) onEvent(p *speer, e consensus.Event) {
 		}
 		s.maybeTrain(p)
 	case consensus.Built:
+		s.lastHead = max(s.lastHead, s.now)
 		if _, ok := s.builtIn[e.Record]; !ok {
 			s.builtIn[e.Record] = s.group[p.idx]
 		}
@@ -183,6 +184,7 @@ func (s *sim) onEvent(p *speer, e consensus.Event) {
 			s.firstBuilt[e.Round] = s.now
 		}
 	case consensus.Proposed:
+		s.lastHead = max(s.lastHead, s.now)
 		s.made[e.Contribution] = made{peer: p.idx, base: e.Base, kind: p.kind, round: e.Round, at: s.now, group: s.group[p.idx]}
 	case consensus.Equivocation:
 		s.stats.Equivocations++

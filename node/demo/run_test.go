@@ -5,9 +5,27 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
+
+// checkGoroutines waits up to five seconds for the goroutine count to fall
+// back to what it was before the nodes ran (a few of libp2p's process-wide
+// helpers may stay: allow a small margin).
+func checkGoroutines(t *testing.T, before int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before+5 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("goroutines: %d before, %d after", before, runtime.NumGoroutine())
+	if n := runtime.NumGoroutine(); n > before+5 {
+		buf := make([]byte, 1<<20)
+		t.Errorf("%d goroutines after the nodes stopped, %d before:\n%s", n, before, buf[:runtime.Stack(buf, true)])
+	}
+}
 
 // TestRunSmallSwarm runs the demo with two real nodes for two rounds and
 // checks that they agree, that every round was evaluated on both tasks and
@@ -19,10 +37,12 @@ func TestRunSmallSwarm(t *testing.T) {
 	cfg.Dir, cfg.Chart = dir, filepath.Join(dir, "chart.png")
 	var out bytes.Buffer
 	cfg.Out = &out
+	before := runtime.NumGoroutine()
 	res, err := Run(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkGoroutines(t, before)
 	if !res.Agree || len(res.Rounds) != 2 {
 		t.Fatalf("agree=%v rounds=%d, want agreement on 2 rounds", res.Agree, len(res.Rounds))
 	}

@@ -33,7 +33,7 @@ type Report struct {
 	Points     []Point     `json:"points"`
 	TaskPoints []TaskPoint `json:"task_points"`
 	Findings   []Finding   `json:"findings"`
-	Scores     []Score     `json:"scores"`
+	Scores     []Score     `json:"-"` // in scores.csv
 	Seconds    float64     `json:"seconds"`
 }
 

@@ -1,6 +1,14 @@
 package model
 
-import "fmt"
+import (
+	"fmt"
+
+	"gonum.org/v1/gonum/blas/gonum"
+)
+
+// vec adds rows with gonum's SIMD axpy; with alpha 1 the product is exact, so
+// the sums are the same bits as a scalar loop on every processor.
+var vec gonum.Implementation
 
 // fill writes the graph input for the examples idx; rows past len(idx) are zero.
 func (n *Net) fill(g *graph, in *Inputs, idx []int) {
@@ -27,10 +35,7 @@ func (n *Net) pool(x []float32, in *Inputs, idx []int) {
 		row := x[r*d : (r+1)*d]
 		ids := in.Tokens(i)
 		for _, id := range ids {
-			e := emb[int(id)*d : int(id+1)*d]
-			for k := range row {
-				row[k] += e[k]
-			}
+			vec.Saxpy(d, 1, emb[int(id)*d:int(id+1)*d], 1, row, 1)
 		}
 		if len(ids) > 0 {
 			cnt := float32(len(ids))
@@ -43,14 +48,15 @@ func (n *Net) pool(x []float32, in *Inputs, idx []int) {
 
 // sparseGrad accumulates gradient rows of an embedding table.
 type sparseGrad struct {
-	dim  int
-	slot []int32 // row -> index in rows, or -1
-	rows []int32
-	grad []float32
+	dim   int
+	share []float32 // scratch: one example's gradient share per token
+	slot  []int32   // row -> index in rows, or -1
+	rows  []int32
+	grad  []float32
 }
 
 func newSparseGrad(rows, dim int) *sparseGrad {
-	s := &sparseGrad{dim: dim, slot: make([]int32, rows)}
+	s := &sparseGrad{dim: dim, slot: make([]int32, rows), share: make([]float32, dim)}
 	for i := range s.slot {
 		s.slot[i] = -1
 	}
@@ -91,14 +97,15 @@ func (n *Net) backEmbed(in *Inputs, idx []int) error {
 		return nil
 	}
 	d := n.W.Config.Dim
+	share := n.embed.share[:d]
 	for r, i := range idx {
 		ids := in.Tokens(i)
 		cnt := float32(len(ids))
+		for k := range share {
+			share[k] = dx[r*d+k] / cnt
+		}
 		for _, id := range ids {
-			g := n.embed.row(id)
-			for k := range g {
-				g[k] += dx[r*d+k] / cnt
-			}
+			vec.Saxpy(d, 1, share, 1, n.embed.row(id), 1)
 		}
 	}
 	return nil

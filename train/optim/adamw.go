@@ -12,6 +12,8 @@ package optim
 import (
 	"fmt"
 	"math"
+	"runtime"
+	"sync"
 )
 
 // Config is the AdamW hyper-parameters.
@@ -85,12 +87,29 @@ func (a *AdamW) Dense(name string, w, g []float32, lr float32) {
 // Sparse updates only the given rows of a rows x dim table w: grad holds dim
 // values per row in the order of rows. Untouched rows keep their weights and
 // moments (lazy Adam, as PyTorch's SparseAdam); no weight decay is applied.
+//
+// Rows must be distinct. Large updates are split over up to GOMAXPROCS
+// goroutines by row; rows are independent, so the result does not depend on
+// the split.
 func (a *AdamW) Sparse(name string, w []float32, dim int, rows []int32, grad []float32, lr float32) {
 	m, v := a.state(name, len(w))
-	for k, r := range rows {
-		lo, hi := int(r)*dim, int(r+1)*dim
-		a.update(w[lo:hi], m[lo:hi], v[lo:hi], grad[k*dim:(k+1)*dim], lr)
+	rowsOf := func(from, to int) {
+		for k := from; k < to; k++ {
+			lo, hi := int(rows[k])*dim, int(rows[k]+1)*dim
+			a.update(w[lo:hi], m[lo:hi], v[lo:hi], grad[k*dim:(k+1)*dim], lr)
+		}
 	}
+	workers := min(runtime.GOMAXPROCS(0), 4, len(rows)*dim/(1<<14)+1)
+	if workers <= 1 {
+		rowsOf(0, len(rows))
+		return
+	}
+	var wg sync.WaitGroup
+	per := (len(rows) + workers - 1) / workers
+	for from := 0; from < len(rows); from += per {
+		wg.Go(func() { rowsOf(from, min(from+per, len(rows))) })
+	}
+	wg.Wait()
 }
 
 // update is Adam's step in PyTorch's arrangement:
