@@ -116,11 +116,25 @@ func (rt *runtime) roundInfo(ctx context.Context, c cid.Cid) (RoundInfo, cid.Cid
 // or it is about to stop.
 func (rt *runtime) maybeTrain() {
 	h := rt.sm.Head()
-	if rt.training || rt.tried[h.Base] || rt.finished() || time.Now().Before(rt.syncUntil) {
+	if rt.training || rt.tried[h.Base] || rt.finished() || rt.syncing() {
 		return
 	}
 	rt.training, rt.tried[h.Base] = true, true
 	rt.jobs <- trainJob{Round: h.Round + 1, Base: h.Base}
+}
+
+// syncing reports whether the node still waits to learn the swarm's head:
+// until it has heard from a peer and every fetch, check and fusion that
+// brought on is done, or until syncUntil.
+func (rt *runtime) syncing() bool {
+	if rt.syncUntil.IsZero() || !time.Now().Before(rt.syncUntil) {
+		return false
+	}
+	if rt.heard && len(rt.inflight) == 0 {
+		rt.syncUntil = time.Time{}
+		return false
+	}
+	return true
 }
 
 // onTrained proposes a finished contribution and looks for more work.

@@ -41,6 +41,7 @@ type runtime struct {
 	// their re-announcements had time to bring the head: training on a
 	// stale head wastes a round of work.
 	syncUntil time.Time
+	heard     bool // a peer's gossip arrived
 }
 
 // workDone is a finished fetch, check or fusion: the message to Step.
@@ -178,11 +179,11 @@ func (rt *runtime) loop(ctx context.Context) error {
 	}
 	tick := time.NewTicker(rt.n.cfg.TickInterval)
 	defer tick.Stop()
-	rt.maybeTrain()
 	for {
 		if err := rt.handleReady(ctx); err != nil {
 			return err
 		}
+		rt.maybeTrain()
 		if rt.finished() {
 			return nil
 		}
@@ -191,7 +192,6 @@ func (rt *runtime) loop(ctx context.Context) error {
 			return nil
 		case now := <-tick.C:
 			rt.sm.Tick(now)
-			rt.maybeTrain()
 			rt.n.metrics.Peers.Set(float64(len(rt.net.host.Peers())))
 		case m, ok := <-rt.net.topic.Messages():
 			if !ok {
@@ -211,6 +211,7 @@ func (rt *runtime) onGossip(m p2p.Message) {
 	if m.Local {
 		return
 	}
+	rt.heard = true
 	rt.step(consensus.Gossip{From: m.From, Payload: m.Payload})
 }
 

@@ -19,7 +19,8 @@ import (
 //   - below GossipThreshold (-500, three invalid messages) we stop gossiping
 //     with the peer;
 //   - below PublishThreshold (-1000, four) we do not publish to it;
-//   - below GraylistThreshold (-2500, five) we ignore everything it sends;
+//   - below GraylistThreshold (-2500, six: five give exactly -2500) we
+//     ignore everything it sends;
 //   - peer exchange is accepted only from peers above AcceptPXThreshold (10);
 //   - opportunistic grafting starts when the mesh median falls below 3.
 //

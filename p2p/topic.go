@@ -152,8 +152,11 @@ func (t *Topic) Stats() Stats {
 // Publish seals payload in a signed envelope and publishes it. It waits until
 // at least one peer is in the topic's mesh (bounded by ctx, or by
 // Gossip.PublishWait when ctx has no deadline) and returns an error wrapping
-// ErrNoPeers if none came, so a publish is never lost silently. The
-// message is also delivered to this node's own Messages, marked Local.
+// ErrNoPeers if none came, so a publish is never lost silently. With flood
+// publish the message goes to every peer known to be in the topic; a peer
+// whose subscription arrives later misses it (use Reannounce or the pull
+// path). The message is also delivered to this node's own Messages, marked
+// Local.
 func (t *Topic) Publish(ctx context.Context, payload []byte) error {
 	if t.ctx.Err() != nil {
 		return fmt.Errorf("p2p publish %s: %w", t.full, ErrClosed)

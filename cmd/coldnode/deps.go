@@ -29,5 +29,3 @@ import (
 	_ "gorgonia.org/gorgonia"
 	_ "gorgonia.org/tensor"
 )
-
-

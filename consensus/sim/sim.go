@@ -69,8 +69,8 @@ type sim struct {
 	holders    map[cid.Cid][]int32 // peers that stored a block
 	firstBuilt map[uint64]time.Duration
 	builtIn    map[cid.Cid]int // partition side of a record's first builder
-	lastHead   time.Duration // last honest head change, record built or contribution made
-	lastEvent  time.Duration // last scheduled disruption (heal, restart, join)
+	lastHead   time.Duration   // last honest head change, record built or contribution made
+	lastEvent  time.Duration   // last scheduled disruption (heal, restart, join)
 	training   int
 	stats      Stats
 }

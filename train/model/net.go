@@ -13,7 +13,6 @@ type Net struct {
 	W      *Weights
 	batch  int
 	body   bool // whether body tensors are trained
-	mode   Mode
 	train  *graph
 	infer  *graph
 	embed  *sparseGrad // bag, encoder: the embedding's gradient rows
@@ -43,7 +42,7 @@ func NewNet(w *Weights, batch int, mode Mode) (*Net, error) {
 	if batch <= 0 || batch > 1<<16 {
 		return nil, fmt.Errorf("model: batch size %d out of range 1..65536", batch)
 	}
-	n := &Net{W: w, batch: batch, body: mode == Full, mode: mode}
+	n := &Net{W: w, batch: batch, body: mode == Full}
 	xShape, build := n.arch()
 	var err error
 	if n.infer, err = newGraph(w, batch, xShape, build, false, nil, false); err != nil {
