@@ -138,7 +138,7 @@ func (m *Machine) consider() {
 
 func (m *Machine) considerParent(p cid.Cid) {
 	base := m.baseOf(p)
-	if m.checkingN[base] > 0 || m.okN[base] == 0 || m.weightOf(p)+m.okN[base] <= m.headWeight {
+	if m.checkingN[base] > 0 || m.okN[base] == 0 || m.weightOf(p)+m.okN[base] <= m.headWeight || m.fetchingOn(p) {
 		return // okN bounds the usable set from above
 	}
 	if _, closed := m.closeTime(p, m.okN[base]); !closed {
@@ -197,6 +197,20 @@ func (m *Machine) closeTime(p cid.Cid, n int) (time.Time, bool) {
 func (m *Machine) hasChild(p cid.Cid) bool {
 	for _, ch := range m.children[p] {
 		if m.records[ch].status == valid {
+			return true
+		}
+	}
+	return false
+}
+
+// fetchingOn reports whether a record on p that arrived less than two
+// retry periods ago is still waiting for its contributions: building waits
+// for them so one union holds them all (bounded, so a record naming
+// withheld blocks cannot stall merges).
+func (m *Machine) fetchingOn(p cid.Cid) bool {
+	for _, ch := range m.children[p] {
+		rs := m.records[ch]
+		if rs.status == pending && rs.next < len(rs.r.Contributions) && m.now.Sub(rs.arrived) < 2*m.cfg.RetryEvery {
 			return true
 		}
 	}

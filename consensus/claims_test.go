@@ -385,3 +385,28 @@ func TestAdvanceKeepsNewWork(t *testing.T) {
 		t.Fatalf("work added before Advance was lost or repeated: %+v", rd)
 	}
 }
+
+// Claim 12b: a joining peer is not Synced (should not train) until it has
+// verified the announced head or JoinWait passed without one.
+func TestClaimSynced(t *testing.T) {
+	c := startCluster(t, params(1, 2), "a")
+	c.round("a")
+	cfg := DefaultConfig(c.genesis, wire.SeededSigner("j"))
+	m, err := New(cfg, c.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Synced() {
+		t.Fatal("a new peer with no head is synced before JoinWait")
+	}
+	a := c.nodes["a"].m
+	head := a.records[a.Head().Record]
+	_ = m.Step(Gossip{Payload: announce(m.swarm, wire.KindRecord, head.block)})
+	if m.Synced() {
+		t.Fatal("synced while the announced head is still unverified")
+	}
+	m.Tick(c.now.Add(max(cfg.JoinWait, 2*cfg.RetryEvery)))
+	if !m.Synced() {
+		t.Fatal("not synced after JoinWait with the head unverifiable (blocks never arrived)")
+	}
+}

@@ -146,12 +146,13 @@ func (m *Machine) Head() Head {
 }
 
 // Synced reports whether the local peer should start training on
-// Head().Base: no linked record above the head is still being verified,
-// and either a record is the head or JoinWait has passed since New without
-// one (a restarted or late peer learns the head from re-announcements).
+// Head().Base: no linked record above the head that arrived less than two
+// RetryEvery periods ago is still being verified, and either a record is the head or
+// JoinWait has passed since New (a restarted or late peer learns the head
+// from re-announcements).
 func (m *Machine) Synced() bool {
 	for _, rs := range m.records {
-		if rs.linked && rs.status == pending && rs.r.Round > m.headRound {
+		if rs.linked && rs.status == pending && rs.r.Round > m.headRound && m.now.Sub(rs.arrived) < 2*m.cfg.RetryEvery {
 			return false
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"time"
 
 	"github.com/coldnode/coldnode/consensus/wire"
 	"github.com/ipfs/go-cid"
@@ -26,10 +27,13 @@ type record struct {
 	block   []byte
 	from    peer.ID
 	status  status
-	key     string // fuse key of (parent, contributions)
-	weight  int    // valid contributions on the chain up to and including this record
-	linked  bool   // every ancestor is known, back to the genesis
-	trusted bool   // accepted without delta checks and fusion (spot-check mode)
+	key     string           // fuse key of (parent, contributions)
+	weight  int              // valid contributions on the chain up to and including this record
+	linked  bool             // every ancestor is known, back to the genesis
+	trusted bool             // accepted without delta checks and fusion (spot-check mode)
+	next    int              // contributions[:next] are verified
+	peers   map[peer.ID]bool // peers of contributions[:next]
+	arrived time.Time        // when this peer first saw it
 }
 
 // fusion is one FuseJob in flight or done.
@@ -64,7 +68,7 @@ func (m *Machine) addRecord(id cid.Cid, block []byte, from peer.ID) error {
 		m.event(Rejected{CID: id, From: from, Reason: fmt.Sprintf("round %d conflicts with the final record of round %d", r.Round, m.finalRound)})
 		return nil
 	}
-	rs := &record{id: id, r: r, block: block, from: from, key: fuseKey(r.Parent, r.Contributions)}
+	rs := &record{id: id, arrived: m.now, r: r, block: block, from: from, key: fuseKey(r.Parent, r.Contributions)}
 	m.records[id] = rs
 	m.persist(id, block)
 	m.children[r.Parent] = append(m.children[r.Parent], id)
@@ -182,45 +186,76 @@ func (m *Machine) trust(id cid.Cid, rs *record) bool {
 	return binary.BigEndian.Uint64(h[:8])%k != 0
 }
 
-// checkContributions verifies each listed contribution; it returns a
-// reason if one is void or inconsistent, and ready once all are checked.
+// checkContributions verifies the listed contributions in order,
+// resuming after the prefix already verified (rs.next), so a record of n
+// contributions costs O(n) over all its check results, not O(n) per
+// result. The first pass requests every missing block and check at once.
+// It returns a reason if one is void or inconsistent, and ready once all
+// are verified.
 func (m *Machine) checkContributions(rs *record) (string, bool) {
-	ready := true
-	peers := make(map[peer.ID]bool, len(rs.r.Contributions))
-	for _, id := range rs.r.Contributions {
-		cs := m.contribs[id]
-		if cs == nil {
-			m.want(id)
-			ready = false
-			continue
-		}
-		if reason := m.consistent(rs.r, cs, peers); reason != "" {
-			return fmt.Sprintf("contribution %s: %s", id, reason), false
-		}
-		if rs.trusted {
-			continue
-		}
-		if cs.check == checkedBad {
-			return fmt.Sprintf("contribution %s: delta failed its check", id), false
-		}
-		if cs.check != checkedOK {
-			m.ensureCheck(id, cs)
-			ready = false
-		}
+	first := rs.peers == nil
+	if first {
+		rs.peers = make(map[peer.ID]bool, len(rs.r.Contributions))
 	}
-	return "", ready
+	list := rs.r.Contributions
+	for i := rs.next; i < len(list); i++ {
+		ok, reason := m.contributionReady(rs, list[i])
+		if reason != "" {
+			return fmt.Sprintf("contribution %s: %s", list[i], reason), false
+		}
+		if !ok {
+			if first {
+				return m.requestRest(rs, list[i+1:]), false
+			}
+			return "", false
+		}
+		p := m.contribs[list[i]].c.Peer
+		if rs.peers[p] {
+			return fmt.Sprintf("contribution %s: second contribution of peer %s", list[i], p), false
+		}
+		rs.peers[p], rs.next = true, i+1
+	}
+	return "", true
 }
 
-func (m *Machine) consistent(r *wire.Record, cs *contrib, peers map[peer.ID]bool) string {
+// contributionReady reports whether a contribution is present, consistent
+// with the record and (unless the record is trusted) checked; it requests
+// what is missing.
+func (m *Machine) contributionReady(rs *record, id cid.Cid) (bool, string) {
+	cs := m.contribs[id]
+	if cs == nil {
+		m.want(id)
+		return false, ""
+	}
+	if reason := m.consistent(rs.r, cs); reason != "" {
+		return false, reason
+	}
+	switch {
+	case rs.trusted || cs.check == checkedOK:
+		return true, ""
+	case cs.check == checkedBad:
+		return false, "delta failed its check"
+	}
+	m.ensureCheck(id, cs)
+	return false, ""
+}
+
+func (m *Machine) requestRest(rs *record, rest []cid.Cid) string {
+	for _, id := range rest {
+		if _, reason := m.contributionReady(rs, id); reason != "" {
+			return fmt.Sprintf("contribution %s: %s", id, reason)
+		}
+	}
+	return ""
+}
+
+func (m *Machine) consistent(r *wire.Record, cs *contrib) string {
 	switch {
 	case cs.bad != "":
 		return cs.bad
 	case cs.c.Round != r.Round || !cs.c.Base.Equals(r.Base):
 		return "trained for another round or base"
-	case peers[cs.c.Peer]:
-		return fmt.Sprintf("second contribution of peer %s", cs.c.Peer)
 	}
-	peers[cs.c.Peer] = true
 	return ""
 }
 

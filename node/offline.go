@@ -19,6 +19,9 @@ func Connect(ctx context.Context, path string) (Backend, func(), error) {
 			return c, func() {}, nil
 		}
 	}
+	if Locked(path) {
+		return nil, nil, fmt.Errorf("%w: a coldnode process holds %s but its API does not answer (starting, stopping, or run without --api); try again", ErrLocked, path)
+	}
 	if _, err := os.Stat(path); err != nil {
 		return nil, nil, fmt.Errorf("%w at %s: run `coldnode init` first, or pass --repo", ErrNoRepo, path)
 	}

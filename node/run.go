@@ -174,6 +174,7 @@ func (rt *runtime) startAPI() error {
 func (rt *runtime) loop(ctx context.Context) error {
 	rt.startWorkers(ctx)
 	rt.n.setRunning(rt)
+	rt.logStart()
 	if len(rt.net.host.Peers()) > 0 {
 		rt.syncUntil = time.Now().Add(rt.n.cfg.AnnounceEvery + time.Second)
 	}
@@ -204,6 +205,21 @@ func (rt *runtime) loop(ctx context.Context) error {
 		case d := <-rt.trained:
 			rt.onTrained(ctx, d)
 		}
+	}
+}
+
+// logStart says who the node is and where to reach it.
+func (rt *runtime) logStart() {
+	n := rt.n
+	api := ""
+	if rt.api != nil {
+		api = rt.api.Addr()
+	}
+	h := rt.sm.Head()
+	n.log.Info("node running", "peer", rt.net.host.ID(), "swarm", n.cfg.Swarm, "task", n.task.Name,
+		"round", h.Round, "api", api, "peers", len(rt.net.host.Peers()))
+	for _, a := range n.Addrs() {
+		n.log.Info("listening", "addr", a)
 	}
 }
 

@@ -207,6 +207,9 @@ func TestSwarmEndToEnd(t *testing.T) {
 	}
 	checkExports(t, dir, ps, rounds(t, a.repo)[2].Fused)
 	checkMetrics(t, ps[1])
+	if out := mustCLI(t, "peers", "--repo", a.repo); strings.Count(out, "12D3KooW") < 3 {
+		t.Errorf("node a lists fewer than 3 peers:\n%s", out)
+	}
 	for _, p := range ps[:4] {
 		if err := p.stop(syscall.SIGTERM); err != nil {
 			t.Errorf("node %s after SIGTERM: %v\n%s", p.name, err, p.tail())

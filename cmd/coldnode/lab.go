@@ -35,6 +35,7 @@ func init() {
 			&cli.IntFlag{Name: "eval-epochs", Value: d.Finetune.Epochs, Usage: "maximum epochs of the finetune evaluation protocol"},
 			&cli.IntFlag{Name: "probe-epochs", Value: d.Probe.Epochs, Usage: "maximum epochs of the linear-probe protocol"},
 			&cli.IntSliceFlag{Name: "sweep", Value: cli.NewIntSlice(d.Sweep...), Usage: "contributors-per-round counts of the fixed-data sweep (0 alone: none)"},
+			&cli.IntFlag{Name: "eval-every", Usage: "evaluate the ColD bases only every N rounds and at the last (0: every round)"},
 			&cli.IntFlag{Name: "workers", Value: d.Workers, Usage: "parallel training jobs (results do not depend on it)"},
 			&cli.StringFlag{Name: "out", Value: "lab-out", Usage: "output `DIR`"},
 			&cli.BoolFlag{Name: "quick", Usage: "small preset: 2 rounds of 2, 1 seed, ~300 examples per task, no sweep"},
@@ -77,7 +78,7 @@ func labConfig(c *cli.Context) lab.Config {
 	ints := map[string]*int{
 		"rounds": &cfg.Rounds, "per-round": &cfg.PerRound, "buckets": &cfg.Buckets, "seeds": &cfg.Seeds,
 		"max-train": &cfg.MaxTrain, "max-dev": &cfg.MaxDev, "max-test": &cfg.MaxTest, "epochs": &cfg.Contrib.Epochs,
-		"eval-epochs": &cfg.Finetune.Epochs, "probe-epochs": &cfg.Probe.Epochs, "workers": &cfg.Workers,
+		"eval-epochs": &cfg.Finetune.Epochs, "probe-epochs": &cfg.Probe.Epochs, "workers": &cfg.Workers, "eval-every": &cfg.EvalEvery,
 	}
 	for name, p := range ints {
 		if c.IsSet(name) {

@@ -22,6 +22,9 @@ func init() {
 				if c.Bool("json") {
 					return printJSON(c.App.Writer, ps)
 				}
+				if id, err := b.ID(c.Context); err == nil && !id.Online {
+					fmt.Fprintln(c.App.ErrWriter, "no node is running on this repository, so it has no connections")
+				}
 				for _, p := range ps {
 					fmt.Fprintf(c.App.Writer, "%s %s\n", p.Peer, strings.Join(p.Addrs, " "))
 				}

@@ -38,6 +38,10 @@ type Config struct {
 	// contributors. Evaluated with the probe protocol. Empty: no sweep.
 	Sweep []int
 
+	// EvalEvery evaluates the ColD bases (and the sweep's) only every k
+	// rounds and at the last round; 0 or 1: every round.
+	EvalEvery int
+
 	Workers  int       // parallel training jobs (results do not depend on it)
 	Progress io.Writer // progress lines (nil: none)
 }
@@ -104,6 +108,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("lab: --seeds %d out of range 1..100", c.Seeds)
 	case c.MaxTrain < 0 || c.MaxDev < 0 || c.MaxTest < 0:
 		return fmt.Errorf("lab: subsampling caps must be >= 0")
+	case c.EvalEvery < 0:
+		return fmt.Errorf("lab: --eval-every %d must be >= 0", c.EvalEvery)
 	case c.Workers < 1 || c.Workers > 64:
 		return fmt.Errorf("lab: workers %d out of range 1..64", c.Workers)
 	}
@@ -130,7 +136,10 @@ func (c Config) validateTasks() error {
 }
 
 func (c Config) validateSweep() error {
-	for _, n := range c.Sweep {
+	for i, n := range c.Sweep {
+		if slices.Index(c.Sweep, n) != i {
+			return fmt.Errorf("lab: --sweep lists %d twice", n)
+		}
 		if n < 1 || n > len(c.Seen) {
 			return fmt.Errorf("lab: --sweep %d must be in 1..%d (the number of seen tasks)", n, len(c.Seen))
 		}
@@ -146,4 +155,9 @@ func optErr(what string, o train.Options) error {
 		return fmt.Errorf("lab: %s options: %w", what, err)
 	}
 	return nil
+}
+
+// evaluated says whether the base after round r is scored.
+func (c Config) evaluated(r int) bool {
+	return c.EvalEvery <= 1 || r%c.EvalEvery == 0 || r == c.Rounds
 }

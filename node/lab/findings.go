@@ -8,9 +8,10 @@ import (
 
 // Verdicts of a finding.
 const (
-	Holds    = "holds"
-	Partly   = "partly holds"
-	NotHolds = "does not hold"
+	Holds     = "holds"
+	Partly    = "partly holds"
+	NotHolds  = "does not hold"
+	NotTested = "not tested" // the run lacks the scores (e.g. no unseen tasks)
 )
 
 // Finding is one of the paper's claims tested on this run's scores.
@@ -74,6 +75,14 @@ func tstat(c Cell, floor float64) float64 {
 	return (c.Mean - floor) / (c.SD / math.Sqrt(float64(c.N)))
 }
 
+// tText shows the t statistic of c against 0 ("t n/a" with one seed).
+func tText(c Cell) string {
+	if c.N < 2 {
+		return "t n/a"
+	}
+	return fmt.Sprintf("t = %.1f", tstat(c, 0))
+}
+
 // supports says whether a paired difference clearly exceeds floor: its
 // mean does, and with two or more seeds its t statistic is at least 2
 // (with three seeds that is roughly a one-sided 90% level).
@@ -86,6 +95,8 @@ func supports(c Cell, floor float64) bool {
 
 func verdict(ok, all int) string {
 	switch {
+	case all == 0:
+		return NotTested
 	case ok == all:
 		return Holds
 	case ok == 0:
@@ -108,7 +119,7 @@ func (ix *index) compare(a, b key, groups []Group, floor float64) (lines []strin
 			if supports(d, floor) {
 				ok++
 			}
-			lines = append(lines, fmt.Sprintf("%s, %s tasks: %s points (t = %.1f, %d seeds)", p, g, pts(d), tstat(d, 0), d.N))
+			lines = append(lines, fmt.Sprintf("%s, %s tasks: %s points (%s, %d seeds)", p, g, pts(d), tText(d), d.N))
 		}
 	}
 	return lines, ok, all
@@ -166,7 +177,8 @@ func (ix *index) curve(model, protocol string, g Group, rounds int) []float64 {
 }
 
 // shape describes a curve: total gain, the first round reaching 90% of the
-// best gain, and the gain of the second half of the rounds.
+// best gain, and the gain of the second half of the rounds (from the first
+// evaluated round at or after the middle).
 type shape struct {
 	gain, late float64
 	r90        int
@@ -174,8 +186,17 @@ type shape struct {
 
 func shapeOf(c []float64) shape {
 	r := len(c) - 1
-	best := slices.Max(c)
-	s := shape{gain: c[r] - c[0], late: c[r] - c[(r+1)/2], r90: r}
+	best, mid := c[0], math.NaN()
+	for i, v := range c {
+		if math.IsNaN(v) {
+			continue // a round that was not evaluated
+		}
+		best = max(best, v)
+		if i >= (r+1)/2 && math.IsNaN(mid) {
+			mid = v
+		}
+	}
+	s := shape{gain: c[r] - c[0], late: c[r] - mid, r90: r}
 	for i, v := range c {
 		if v-c[0] >= 0.9*(best-c[0]) {
 			s.r90 = i
@@ -257,8 +278,8 @@ func (ix *index) finding5(rounds int, sweep []int) Finding {
 		if uh.Mean < ul.Mean {
 			ok++
 		}
-		f.Evidence = append(f.Evidence, fmt.Sprintf("%s tasks: final accuracy, %d − %d contributors: %s points (t = %.1f); mean drop per round %.2f ± %.2f (%d) vs %.2f ± %.2f (%d) points",
-			g, hi, lo, pts(cost), tstat(cost, 0), 100*uh.Mean, 100*uh.SD, hi, 100*ul.Mean, 100*ul.SD, lo))
+		f.Evidence = append(f.Evidence, fmt.Sprintf("%s tasks: final accuracy, %d − %d contributors: %s points (%s); mean drop per round %.2f ± %.2f (%d) vs %.2f ± %.2f (%d) points",
+			g, hi, lo, pts(cost), tText(cost), 100*uh.Mean, 100*uh.SD, hi, 100*ul.Mean, 100*ul.SD, lo))
 	}
 	f.Verdict = verdict(ok, all)
 	return f

@@ -87,6 +87,9 @@ func writeRoundTable(b *strings.Builder, rep *Report) {
 		if r == 0 {
 			model = ModelGenesis
 		}
+		if _, ok := lookup(rep.Points, model, r, Probe, Seen); !ok {
+			continue // not evaluated (see Config.EvalEvery)
+		}
 		fmt.Fprintf(b, "| %d ", r)
 		for _, col := range columns {
 			p, ok := lookup(rep.Points, model, r, col.protocol, col.group)

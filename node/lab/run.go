@@ -135,7 +135,9 @@ func (s *seedRun) models(ctx context.Context, sw *swarm, gf *checkpoint.File, ge
 	s.out.Rounds, s.out.Examples = ch.Rounds, ch.Examples
 	bodies := []body{{model: ModelGenesis, round: 0, data: genesis}}
 	for r := 1; r < len(ch.Bases); r++ {
-		bodies = append(bodies, body{model: ModelColD, round: r, data: ch.Bases[r]})
+		if s.cfg.evaluated(r) {
+			bodies = append(bodies, body{model: ModelColD, round: r, data: ch.Bases[r]})
+		}
 	}
 	once, singles, err := s.oneRound(ctx, sw, gf, genesis)
 	if err != nil {
@@ -202,7 +204,9 @@ func (s *seedRun) sweep(ctx context.Context, sw *swarm, genesis []byte, ev *eval
 		s.out.Sweep = append(s.out.Sweep, SweepRun{PerRound: n, MaxTrain: share, Rounds: ch.Rounds})
 		var bodies []body
 		for r := 1; r < len(ch.Bases); r++ {
-			bodies = append(bodies, body{model: SweepModel(n), round: r, data: ch.Bases[r]})
+			if s.cfg.evaluated(r) {
+				bodies = append(bodies, body{model: SweepModel(n), round: r, data: ch.Bases[r]})
+			}
 		}
 		sc, err := ev.score(ctx, bodies, []string{Probe})
 		if err != nil {

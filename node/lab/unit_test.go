@@ -145,6 +145,7 @@ func TestConfigValidate(t *testing.T) {
 		{"per round", "--per-round 9", func(c *Config) { c.PerRound = 9 }},
 		{"rule", "--rule", func(c *Config) { c.Rule = "average" }},
 		{"sweep", "--sweep 12", func(c *Config) { c.Sweep = []int{2, 12} }},
+		{"sweep twice", "lists 2 twice", func(c *Config) { c.Sweep = []int{2, 4, 2} }},
 		{"epochs", "contributor options", func(c *Config) { c.Contrib.Epochs = 0 }},
 		{"seeds", "--seeds 0", func(c *Config) { c.Seeds = 0 }},
 	} {
@@ -214,5 +215,36 @@ func TestFindingsOnKnownScores(t *testing.T) {
 	}
 	if !strings.Contains(fs[0].Evidence[0], "+10.") {
 		t.Errorf("finding 1 evidence %q, want a gain of about +10 points", fs[0].Evidence[0])
+	}
+}
+
+func TestFindingsWithoutUnseenTasksAreNotTested(t *testing.T) {
+	var scores []Score
+	for r := 0; r <= 3; r++ {
+		model := ModelColD
+		if r == 0 {
+			model = ModelGenesis
+		}
+		for _, p := range protocols {
+			scores = append(scores, Score{Seed: 1, Model: model, Round: r, Protocol: p, Group: Seen, Task: "a", Accuracy: 0.5 + 0.01*float64(r), N: 1})
+		}
+	}
+	fs := Findings(scores, 3, nil)
+	if fs[3].Verdict != NotTested || fs[1].Verdict != NotTested {
+		t.Errorf("finding 4 %q and 2 %q without unseen tasks or multitask scores, want %q", fs[3].Verdict, fs[1].Verdict, NotTested)
+	}
+	if fs[0].Verdict != Holds || !strings.Contains(fs[0].Evidence[0], "t n/a") {
+		t.Errorf("finding 1: %s %v, want holds on one seed with no t statistic", fs[0].Verdict, fs[0].Evidence)
+	}
+}
+
+func TestShapeSkipsRoundsNotEvaluated(t *testing.T) {
+	nan := math.NaN()
+	s := shapeOf([]float64{0.5, nan, 0.6, nan, 0.7, nan, 0.7, nan, 0.7})
+	if math.Abs(s.gain-0.2) > 1e-12 || s.r90 != 4 || math.Abs(s.late) > 1e-12 {
+		t.Errorf("shape %+v, want gain 0.2, 90%% of the gain at round 4, no second-half gain", s)
+	}
+	if !plateaus(s) {
+		t.Error("a curve flat from round 4 of 8 should count as a plateau")
 	}
 }

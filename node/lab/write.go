@@ -56,6 +56,7 @@ type ConfigInfo struct {
 	OneShotEpochs int           `json:"one_shot_epochs"`
 	Sweep         []int         `json:"sweep,omitempty"`
 	SweepBudget   int           `json:"sweep_examples_per_round,omitempty"`
+	EvalEvery     int           `json:"eval_every,omitempty"`
 	Workers       int           `json:"workers"`
 }
 
@@ -63,7 +64,7 @@ func infoOf(c Config) ConfigInfo {
 	return ConfigInfo{Seen: c.Seen, Unseen: c.Unseen, Model: c.Model, Buckets: c.Buckets, Rounds: c.Rounds,
 		PerRound: c.PerRound, Seeds: c.Seeds, Rule: c.Rule, MaxTrain: c.MaxTrain, MaxDev: c.MaxDev, MaxTest: c.MaxTest,
 		Contrib: c.Contrib, Finetune: c.Finetune, Probe: c.Probe, OneShotEpochs: c.OneShotEpochs(),
-		Sweep: c.Sweep, SweepBudget: c.Budget(), Workers: c.Workers}
+		Sweep: c.Sweep, SweepBudget: c.Budget(), EvalEvery: c.EvalEvery, Workers: c.Workers}
 }
 
 // NewReport summarises a result.
@@ -105,8 +106,10 @@ func Write(dir string, res *Result) error {
 	return nil
 }
 
+// writeJSON writes v as compact JSON (the files stay small enough to keep
+// in the repository).
 func writeJSON(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", " ")
+	b, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
