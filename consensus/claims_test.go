@@ -401,7 +401,7 @@ func TestClaimSynced(t *testing.T) {
 	}
 	a := c.nodes["a"].m
 	head := a.records[a.Head().Record]
-	_ = m.Step(Gossip{Payload: announce(m.swarm, wire.KindRecord, head.block)})
+	_ = m.Step(Gossip{Payload: announce(m.swarm, wire.KindRecord, head.encode())})
 	if m.Synced() {
 		t.Fatal("synced while the announced head is still unverified")
 	}

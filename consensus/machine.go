@@ -256,8 +256,8 @@ func (m *Machine) retry() {
 // that are still open, for peers that joined late or lost messages.
 func (m *Machine) reannounce() {
 	m.lastAnnounce = m.now
-	if rs := m.records[m.head]; rs != nil && rs.block != nil {
-		m.publish(wire.KindRecord, rs.block)
+	if rs := m.records[m.head]; rs != nil {
+		m.publish(wire.KindRecord, rs.encode())
 	}
 	var open []cid.Cid
 	for c, block := range m.myBlocks {

@@ -24,7 +24,6 @@ const (
 type record struct {
 	id      cid.Cid
 	r       *wire.Record
-	block   []byte
 	from    peer.ID
 	status  status
 	key     string           // fuse key of (parent, contributions)
@@ -68,7 +67,7 @@ func (m *Machine) addRecord(id cid.Cid, block []byte, from peer.ID) error {
 		m.event(Rejected{CID: id, From: from, Reason: fmt.Sprintf("round %d conflicts with the final record of round %d", r.Round, m.finalRound)})
 		return nil
 	}
-	rs := &record{id: id, arrived: m.now, r: r, block: block, from: from, key: fuseKey(r.Parent, r.Contributions)}
+	rs := &record{id: id, arrived: m.now, r: r, from: from, key: fuseKey(r.Parent, r.Contributions)}
 	m.records[id] = rs
 	m.persist(id, block)
 	m.children[r.Parent] = append(m.children[r.Parent], id)
@@ -354,8 +353,18 @@ func (m *Machine) build(f *fusion) {
 	m.event(Built{Record: id, Round: r.Round, Contributions: len(r.Contributions)})
 }
 
+// encode re-creates the record's block: encoding is deterministic, so the
+// bytes need not be kept (a large swarm sees many 40 KiB records).
+func (rs *record) encode() []byte {
+	b, err := rs.r.Encode()
+	if err != nil {
+		panic(fmt.Sprintf("consensus: re-encode of a decoded record: %v", err))
+	}
+	return b
+}
+
 func (m *Machine) validate(id cid.Cid, rs *record) {
-	rs.status = valid
+	rs.status, rs.peers = valid, nil
 	rs.weight = m.weightOf(rs.r.Parent) + len(rs.r.Contributions)
 	m.bases[rs.r.Fused] = baseInfo{round: rs.r.Round, record: id, base: rs.r.Fused}
 	m.headDirty, m.considerDirty = true, true
@@ -371,7 +380,7 @@ func (m *Machine) validate(id cid.Cid, rs *record) {
 
 func (m *Machine) invalidate(id cid.Cid, reason string) {
 	rs := m.records[id]
-	rs.status = invalid
+	rs.status, rs.peers = invalid, nil
 	m.considerDirty = true
 	m.event(Rejected{CID: id, From: rs.from, Reason: reason})
 	for _, ch := range m.children[id] {

@@ -115,9 +115,13 @@ func (h *apiHandler) show(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *apiHandler) export(w http.ResponseWriter, r *http.Request) {
-	withHead := r.URL.Query().Get("head") == "1"
+	head, err := headModeOf(r.URL.Query().Get("head"))
+	if err != nil {
+		writeError(w, statusOf(err), err)
+		return
+	}
 	pw := &pendingWriter{w: w}
-	err := h.b.Export(r.Context(), r.PathValue("cid"), withHead, pw)
+	err = h.b.Export(r.Context(), r.PathValue("cid"), head, pw)
 	if err != nil && !pw.started {
 		writeError(w, statusOf(err), err)
 	}

@@ -28,11 +28,11 @@ func (m memBackend) Round(_ context.Context, n int64) (RoundInfo, error) {
 func (m memBackend) Show(_ context.Context, c string) (Object, error) {
 	return Object{}, fmt.Errorf("cid %q: %w", c, ErrBadRequest)
 }
-func (m memBackend) Export(_ context.Context, c string, head bool, w io.Writer) error {
+func (m memBackend) Export(_ context.Context, c string, head HeadMode, w io.Writer) error {
 	if c != "good" {
 		return fmt.Errorf("%s: %w", c, ErrNotFound)
 	}
-	_, err := fmt.Fprintf(w, "weights head=%v", head)
+	_, err := fmt.Fprintf(w, "weights head=%d", head)
 	return err
 }
 
@@ -74,10 +74,14 @@ func TestAPIClientRoundTrip(t *testing.T) {
 		t.Errorf("Show: %v, want ErrBadRequest", err)
 	}
 	var buf bytes.Buffer
-	if err := c.Export(ctx, "good", true, &buf); err != nil || buf.String() != "weights head=true" {
-		t.Errorf("Export: %q %v", buf.String(), err)
+	for _, h := range []HeadMode{HeadNone, HeadSame, HeadLatest} {
+		buf.Reset()
+		want := fmt.Sprintf("weights head=%d", h)
+		if err := c.Export(ctx, "good", h, &buf); err != nil || buf.String() != want {
+			t.Errorf("Export(%d): %q %v, want %q", h, buf.String(), err, want)
+		}
 	}
-	if err := c.Export(ctx, "bad", false, &buf); !errors.Is(err, ErrNotFound) {
+	if err := c.Export(ctx, "bad", HeadNone, &buf); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Export(bad): %v, want ErrNotFound", err)
 	}
 }

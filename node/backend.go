@@ -91,12 +91,12 @@ func (n *Node) Show(ctx context.Context, c string) (Object, error) {
 }
 
 // Export implements Backend.
-func (n *Node) Export(ctx context.Context, c string, withHead bool, w io.Writer) error {
+func (n *Node) Export(ctx context.Context, c string, head HeadMode, w io.Writer) error {
 	net, err := n.running()
 	if err != nil {
 		return err
 	}
-	return exportFile(ctx, net.blocks, n.repo, c, withHead, w)
+	return exportFile(ctx, net.blocks, n.repo, c, head, w)
 }
 
 var _ Backend = (*Node)(nil)

@@ -112,10 +112,10 @@ func (c *Client) Show(ctx context.Context, cid string) (Object, error) {
 }
 
 // Export implements Backend.
-func (c *Client) Export(ctx context.Context, cid string, withHead bool, w io.Writer) error {
+func (c *Client) Export(ctx context.Context, cid string, head HeadMode, w io.Writer) error {
 	q := ""
-	if withHead {
-		q = "?head=1"
+	if v := head.query(); v != "" {
+		q = "?head=" + v
 	}
 	resp, err := c.get(ctx, "/export/"+url.PathEscape(cid)+q)
 	if err != nil {

@@ -47,6 +47,14 @@ type Config struct {
 	AnnounceEvery time.Duration
 	// RetryEvery is how often missing blocks and deltas are asked for again.
 	RetryEvery time.Duration
+	// LowPeers is the connection count under which the bootstrap and
+	// remembered peers are dialled again (0: p2p's default, 4), checked every
+	// ReconnectEvery (0: p2p's default, 30 s).
+	LowPeers       int
+	ReconnectEvery time.Duration
+	// GCEvery collects garbage every this many rounds of the head (0:
+	// never): the keep policy's pins are set and every other block removed.
+	GCEvery int
 	// BuildSpread bounds the random extra wait before this node builds a
 	// record once a round may close (so usually one peer builds; see
 	// consensus.Config).
@@ -67,6 +75,7 @@ func DefaultConfig() Config {
 		AnnounceEvery:  5 * time.Second,
 		RetryEvery:     5 * time.Second,
 		BuildSpread:    2 * time.Second,
+		GCEvery:        10,
 	}
 }
 
@@ -75,8 +84,8 @@ func (c Config) Validate() error {
 	if c.Dataset == "" {
 		return fmt.Errorf("node: no dataset: pass --dataset PATH (a task directory, JSONL, CSV or TSV file)")
 	}
-	if c.Rounds < 0 || c.Limit < 0 || c.Epochs < 0 {
-		return fmt.Errorf("node: --rounds, --limit and --epochs must not be negative")
+	if c.Rounds < 0 || c.Limit < 0 || c.Epochs < 0 || c.GCEvery < 0 || c.LowPeers < 0 {
+		return fmt.Errorf("node: --rounds, --limit, --epochs, --gc-every and --low-peers must not be negative")
 	}
 	if c.API != "" {
 		host, _, err := net.SplitHostPort(c.API)

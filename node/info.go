@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 )
 
@@ -15,10 +16,12 @@ type IDInfo struct {
 	Version string   `json:"version,omitempty"`
 }
 
-// PeerInfo is one connected peer.
+// PeerInfo is one connected peer or, with Remembered, one the node was
+// connected to when it last ran (read offline from the known-peers file).
 type PeerInfo struct {
-	Peer  string   `json:"peer"`
-	Addrs []string `json:"addrs,omitempty"`
+	Peer       string   `json:"peer"`
+	Addrs      []string `json:"addrs,omitempty"`
+	Remembered bool     `json:"remembered,omitempty"`
 }
 
 // ContributionInfo is one contribution counted in a round.
@@ -65,7 +68,44 @@ type Backend interface {
 	Rounds(ctx context.Context) ([]RoundInfo, error)
 	Round(ctx context.Context, n int64) (RoundInfo, error)
 	Show(ctx context.Context, cid string) (Object, error)
-	// Export writes the safetensors file of cid to w; with withHead, the
-	// node's own task head trained on that base is added when it has one.
-	Export(ctx context.Context, cid string, withHead bool, w io.Writer) error
+	// Export writes the safetensors file of cid to w, with the node's own
+	// task head added as head asks (see HeadMode).
+	Export(ctx context.Context, cid string, head HeadMode, w io.Writer) error
+}
+
+// HeadMode says which of the node's own task heads Export adds to a body.
+type HeadMode int
+
+const (
+	// HeadNone exports the file as stored.
+	HeadNone HeadMode = iota
+	// HeadSame adds the head this node trained on exactly this base, if any.
+	HeadSame
+	// HeadLatest adds the head trained on this base or, when there is none
+	// (the newest fused base, which nobody has trained on yet), the node's
+	// most recent head: the usable model of this node right now.
+	HeadLatest
+)
+
+// query is the API's form of a head mode (?head=...).
+func (h HeadMode) query() string {
+	switch h {
+	case HeadSame:
+		return "1"
+	case HeadLatest:
+		return "latest"
+	}
+	return ""
+}
+
+func headModeOf(q string) (HeadMode, error) {
+	switch q {
+	case "", "0":
+		return HeadNone, nil
+	case "1":
+		return HeadSame, nil
+	case "latest":
+		return HeadLatest, nil
+	}
+	return HeadNone, fmt.Errorf("head=%q: want 0, 1 or latest: %w", q, ErrBadRequest)
 }

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -142,9 +143,9 @@ type sizedBuffer struct{ b []byte }
 
 func (s *sizedBuffer) Write(p []byte) (int, error) { s.b = append(s.b, p...); return len(p), nil }
 
-// exportFile writes the weights file c; with withHead, the node's own task
-// head trained on base c is merged in when the repository has one.
-func exportFile(ctx context.Context, bs *p2p.Blocks, repo *Repo, s string, withHead bool, w io.Writer) error {
+// exportFile writes the weights file c with the node's own task head as
+// mode asks (see HeadMode).
+func exportFile(ctx context.Context, bs *p2p.Blocks, repo *Repo, s string, mode HeadMode, w io.Writer) error {
 	c, err := parseCID(s)
 	if err != nil {
 		return err
@@ -155,11 +156,11 @@ func exportFile(ctx context.Context, bs *p2p.Blocks, repo *Repo, s string, withH
 	if c.Type() == cid.DagCBOR {
 		return fmt.Errorf("%s is a genesis, record or contribution, not a weights file (see `coldnode show`): %w", c, ErrBadRequest)
 	}
-	if !withHead {
-		return bs.Export(ctx, c, w)
-	}
-	head, err := repo.OwnHead(c.String())
+	head, err := ownHeadFor(repo, c.String(), mode)
 	if err != nil {
+		return err
+	}
+	if head == nil {
 		return bs.Export(ctx, c, w)
 	}
 	var buf sizedBuffer
@@ -170,12 +171,47 @@ func exportFile(ctx context.Context, bs *p2p.Blocks, repo *Repo, s string, withH
 	if err != nil {
 		return fmt.Errorf("%s: %w", c, err)
 	}
-	body.Tensors = append(body.Tensors, head.Tensors...)
-	if cfg, ok := head.Meta[model.MetaKey]; ok {
-		if body.Meta == nil {
-			body.Meta = map[string]string{}
-		}
-		body.Meta[model.MetaKey] = cfg // the config with this head's classes
+	return checkpoint.Write(w, withHead(body, head))
+}
+
+// ownHeadFor picks the own head mode asks for on base; nil for none.
+func ownHeadFor(repo *Repo, base string, mode HeadMode) (*checkpoint.File, error) {
+	if mode == HeadNone {
+		return nil, nil
 	}
-	return checkpoint.Write(w, body)
+	if head, err := repo.OwnHead(base); err == nil {
+		return head, nil
+	}
+	if mode != HeadLatest {
+		return nil, nil
+	}
+	own, err := repo.LatestOwn()
+	if errors.Is(err, ErrNotFound) {
+		return nil, fmt.Errorf("this node has trained no task head yet (export without --head): %w", err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return repo.OwnHead(own.Base)
+}
+
+// withHead replaces body's task heads with head's, and takes head's model
+// configuration (it carries the head's classes).
+func withHead(body, head *checkpoint.File) *checkpoint.File {
+	out := &checkpoint.File{Meta: body.Meta}
+	for _, t := range body.Tensors {
+		if !checkpoint.IsHead(t.Name) {
+			out.Tensors = append(out.Tensors, t)
+		}
+	}
+	out.Tensors = append(out.Tensors, head.Tensors...)
+	if cfg, ok := head.Meta[model.MetaKey]; ok {
+		out.Meta = map[string]string{model.MetaKey: cfg}
+		for k, v := range body.Meta {
+			if k != model.MetaKey {
+				out.Meta[k] = v
+			}
+		}
+	}
+	return out
 }

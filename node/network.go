@@ -14,11 +14,8 @@ import (
 	"github.com/coldnode/coldnode/p2p"
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
 )
-
-// topicName is the p2p topic name of the round protocol; the full topic is
-// /coldnode/<swarm tag>/rounds-v1 (p2p topic names allow no slash).
-const topicName = "rounds-v1"
 
 // network is the node's p2p side while it runs.
 type network struct {
@@ -27,42 +24,82 @@ type network struct {
 	blocks *p2p.Blocks
 }
 
-// topicSwarm shortens the swarm ID to the 48 characters p2p allows in a
-// topic name: the last 48 of the CID string, which are all hash.
-func topicSwarm(swarm cid.Cid) string {
-	s := swarm.String()
-	if len(s) > 48 {
-		s = s[len(s)-48:]
+// roundsTopic splits wire.Topic(swarm), the protocol's one definition of the
+// gossip topic, into the swarm and name p2p.Join takes, so the topic joined
+// is exactly wire.Topic(swarm).
+func roundsTopic(swarm cid.Cid) (string, string, error) {
+	full := wire.Topic(swarm)
+	name, ok := strings.CutPrefix(full, p2p.TopicName(swarm.String(), ""))
+	if !ok || name == "" {
+		return "", "", fmt.Errorf("protocol topic %q is not of the form /coldnode/<swarm>/<name>", full)
 	}
-	return s
+	return swarm.String(), name, nil
 }
 
-// startNetwork starts the libp2p host and dials the bootstrap peers.
-func (n *Node) startNetwork(ctx context.Context, key crypto.PrivKey) (*network, error) {
-	pc := p2p.DefaultConfig()
-	pc.ListenAddrs, pc.Bootstrap, pc.MDNS = n.cfg.Listen, nil, !n.cfg.NoMDNS
-	if psk, err := loadSwarmKey(n.repo); err != nil {
-		return nil, err
-	} else if psk != nil {
-		pc.PSK = psk
-		n.log.Info("private swarm: using swarm.key")
+// joinRounds joins the swarm's round protocol topic.
+func (net *network) joinRounds(swarm cid.Cid, v p2p.Validator) error {
+	s, name, err := roundsTopic(swarm)
+	if err != nil {
+		return err
 	}
+	if net.topic, err = net.host.Join(s, name, v); err != nil {
+		return fmt.Errorf("join swarm topic: %w", err)
+	}
+	return nil
+}
+
+// p2pConfig maps the node's settings onto the p2p layer: listen addresses,
+// bootstrap peers (dialled at start and again whenever fewer than LowPeers
+// are connected), mDNS, the private swarm key, and the genesis allowlist,
+// which the connection gater enforces in both directions.
+func (n *Node) p2pConfig(psk []byte, allow []peer.ID) p2p.Config {
+	pc := p2p.DefaultConfig()
+	pc.ListenAddrs, pc.Bootstrap, pc.MDNS = n.cfg.Listen, n.cfg.Bootstrap, !n.cfg.NoMDNS
+	pc.PSK, pc.Allow = psk, allow
+	if n.cfg.LowPeers > 0 {
+		pc.LowPeers = n.cfg.LowPeers
+	}
+	if n.cfg.ReconnectEvery > 0 {
+		pc.ReconnectEvery = n.cfg.ReconnectEvery
+	}
+	return pc
+}
+
+// startNetwork starts the libp2p host, admitting only allow when it is not
+// empty, and waits for the bootstrap dials.
+func (n *Node) startNetwork(ctx context.Context, key crypto.PrivKey, allow []peer.ID) (*network, error) {
 	if _, err := p2p.ParseBootstrap(n.cfg.Bootstrap); err != nil {
 		return nil, hint(err, "a bootstrap address looks like /ip4/127.0.0.1/tcp/4011/p2p/12D3KooW... (see `coldnode id` on that node)")
 	}
-	host, err := p2p.New(ctx, pc, key, n.repo.Path, n.log.With("subsystem", "p2p"))
+	psk, err := loadSwarmKey(n.repo)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkListen(n.cfg.Listen); err != nil {
+		return nil, err
+	}
+	host, err := p2p.New(ctx, n.p2pConfig(psk, allow), key, n.repo.Path, n.log.With("subsystem", "p2p"))
 	if err != nil {
 		if strings.Contains(err.Error(), "address already in use") {
 			return nil, hint(err, "another program uses a --listen port; choose another (port 0 picks a free one)")
 		}
 		return nil, fmt.Errorf("start p2p host: %w", err)
 	}
-	net := &network{host: host, blocks: host.Blocks()}
-	if err := n.bootstrap(ctx, net); err != nil {
+	if err := host.DialBootstrap(ctx); err != nil {
 		host.Close()
-		return nil, err
+		return nil, bootstrapHint(err, len(allow) > 0)
 	}
-	return net, nil
+	if len(n.cfg.Bootstrap) > 0 {
+		n.log.Info("connected", "peers", len(host.Peers()))
+	}
+	return &network{host: host, blocks: host.Blocks()}, nil
+}
+
+func bootstrapHint(err error, allowlist bool) error {
+	if allowlist {
+		return hint(err, "this swarm has an allowlist: the bootstrap peers and this node (`coldnode id`) must both be on it")
+	}
+	return hint(err, "check the addresses and that those nodes run (`coldnode id` on them prints their addresses)")
 }
 
 // loadSwarmKey reads the repository's swarm.key (kubo's pre-shared key
@@ -79,29 +116,53 @@ func loadSwarmKey(r *Repo) ([]byte, error) {
 	return psk, nil
 }
 
-// bootstrap dials every bootstrap address; it fails only when all fail.
-func (n *Node) bootstrap(ctx context.Context, net *network) error {
-	var errs []error
-	for _, a := range n.cfg.Bootstrap {
-		if err := net.host.Connect(ctx, a); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", a, err))
-			continue
-		}
-		n.log.Info("connected", "bootstrap", a)
-	}
-	if len(errs) > 0 && len(errs) == len(n.cfg.Bootstrap) {
-		return hint(fmt.Errorf("no bootstrap peer reachable: %w", errors.Join(errs...)),
-			"check the addresses and that those nodes run (`coldnode id` on them prints their addresses)")
-	}
-	return nil
-}
-
 // close shuts the host down, waiting for its goroutines.
 func (net *network) close() error {
 	if net.topic != nil {
 		net.topic.Close()
 	}
 	return net.host.Close()
+}
+
+// genesisBlock returns the swarm's genesis block from the local store or,
+// on first join, from the bootstrap peers through a host without an
+// allowlist (the allowlist is in the genesis), which is closed again so the
+// real host can start with the allowlist in its connection gater.
+func (n *Node) genesisBlock(ctx context.Context, key crypto.PrivKey, swarm cid.Cid) ([]byte, error) {
+	if gb, err := localGenesis(ctx, n.repo, swarm); err != nil || gb != nil {
+		return gb, err
+	}
+	net, err := n.startNetwork(ctx, key, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer net.close()
+	gb, err := loadGenesis(ctx, net.blocks, swarm, n.cfg.GenesisTimeout)
+	if err != nil {
+		return nil, err
+	}
+	if err := net.blocks.Put(ctx, swarm, gb); err != nil {
+		return nil, fmt.Errorf("store genesis: %w", err)
+	}
+	return gb, nil
+}
+
+// localGenesis reads the genesis from the repository's block store without
+// any network; nil when it is not there yet.
+func localGenesis(ctx context.Context, r *Repo, swarm cid.Cid) ([]byte, error) {
+	bs, err := p2p.OpenBlocks(blocksDir(r), nil)
+	if err != nil {
+		return nil, err
+	}
+	defer bs.Close()
+	if ok, err := bs.Has(ctx, swarm); err != nil || !ok {
+		return nil, err
+	}
+	blk, err := bs.GetBlock(ctx, swarm)
+	if err != nil {
+		return nil, err
+	}
+	return blk.RawData(), nil
 }
 
 // loadGenesis returns the swarm's genesis block: from the local store, else

@@ -61,8 +61,24 @@ func (o *Offline) Close() error {
 	return o.repo.Close()
 }
 
-// Peers implements Backend: an offline repository has no connections.
-func (o *Offline) Peers(context.Context) ([]PeerInfo, error) { return []PeerInfo{}, nil }
+// Peers implements Backend: an offline repository has no connections, so it
+// lists the peers p2p remembered (peers.json) when the node last ran, marked
+// Remembered.
+func (o *Offline) Peers(context.Context) ([]PeerInfo, error) {
+	known, err := p2p.KnownPeers(o.repo.Path)
+	if err != nil {
+		return nil, err
+	}
+	out := []PeerInfo{}
+	for _, ai := range known {
+		pi := PeerInfo{Peer: ai.ID.String(), Remembered: true}
+		for _, a := range ai.Addrs {
+			pi.Addrs = append(pi.Addrs, a.String())
+		}
+		out = append(out, pi)
+	}
+	return out, nil
+}
 
 // Rounds implements Backend.
 func (o *Offline) Rounds(context.Context) ([]RoundInfo, error) { return o.repo.Index().Rounds() }

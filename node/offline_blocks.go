@@ -38,10 +38,10 @@ func (o *Offline) Show(ctx context.Context, c string) (Object, error) {
 }
 
 // Export implements Backend.
-func (o *Offline) Export(ctx context.Context, c string, withHead bool, w io.Writer) error {
+func (o *Offline) Export(ctx context.Context, c string, head HeadMode, w io.Writer) error {
 	bs, err := o.openBlocks()
 	if err != nil {
 		return err
 	}
-	return exportFile(ctx, bs, o.repo, c, withHead, w)
+	return exportFile(ctx, bs, o.repo, c, head, w)
 }

@@ -21,6 +21,7 @@ type runtime struct {
 	net     *network
 	store   store
 	journal *journal
+	verdict *verdicts
 	genesis *wire.Genesis
 	api     *API
 	wg      sync.WaitGroup // every worker goroutine
@@ -41,7 +42,8 @@ type runtime struct {
 	// their re-announcements had time to bring the head: training on a
 	// stale head wastes a round of work.
 	syncUntil time.Time
-	heard     bool // a peer's gossip arrived
+	heard     bool   // a peer's gossip arrived
+	gcRound   uint64 // head round at the last garbage collection
 }
 
 // workDone is a finished fetch, check or fusion: the message to Step.
@@ -76,7 +78,15 @@ func (n *Node) start(ctx context.Context) (*runtime, error) {
 	if err != nil {
 		return nil, err
 	}
-	net, err := n.startNetwork(ctx, key)
+	gb, err := n.genesisBlock(ctx, key, swarm)
+	if err != nil {
+		return nil, err
+	}
+	g, err := wire.DecodeGenesis(gb)
+	if err != nil {
+		return nil, fmt.Errorf("swarm %s: %w", swarm, err)
+	}
+	net, err := n.startNetwork(ctx, key, g.Params.Allow)
 	if err != nil {
 		return nil, err
 	}
@@ -85,26 +95,21 @@ func (n *Node) start(ctx context.Context) (*runtime, error) {
 		publish: make(chan []byte, 256)}
 	rt.pubCtx, rt.pubStop = context.WithCancel(context.Background())
 	rt.store = store{blocks: net.blocks, metrics: n.metrics, timeout: n.cfg.FetchTimeout, progress: n.progress, log: n.log}
-	if err := rt.init(ctx, swarm, key); err != nil {
+	if err := rt.init(ctx, swarm, key, gb); err != nil {
 		rt.pubStop()
 		if rt.api != nil {
 			rt.api.ln.Close()
 		}
-		if rt.journal != nil {
-			rt.journal.close()
-		}
+		rt.closeFiles()
 		rt.closeNetwork()
 		return nil, err
 	}
 	return rt, nil
 }
 
-func (rt *runtime) init(ctx context.Context, swarm cid.Cid, key signerKey) error {
+func (rt *runtime) init(ctx context.Context, swarm cid.Cid, key signerKey, gb []byte) error {
 	n := rt.n
-	gb, err := loadGenesis(ctx, rt.net.blocks, swarm, n.cfg.GenesisTimeout)
-	if err != nil {
-		return err
-	}
+	var err error
 	if err := rt.net.blocks.Put(ctx, swarm, gb); err != nil {
 		return fmt.Errorf("store genesis: %w", err)
 	}
@@ -115,11 +120,14 @@ func (rt *runtime) init(ctx context.Context, swarm cid.Cid, key signerKey) error
 	if rt.sm, err = newMachine(gb, key, n.cfg); err != nil {
 		return err
 	}
-	if rt.net.topic, err = rt.net.host.Join(topicSwarm(swarm), topicName, validator(swarm)); err != nil {
-		return fmt.Errorf("join swarm topic: %w", err)
+	if err := rt.net.joinRounds(swarm, validator(swarm)); err != nil {
+		return err
 	}
 	var replay []cid.Cid
 	if rt.journal, replay, err = openJournal(n.repo); err != nil {
+		return err
+	}
+	if rt.verdict, err = openVerdicts(n.repo); err != nil {
 		return err
 	}
 	rt.replay(ctx, replay)
@@ -139,7 +147,14 @@ func validator(swarm cid.Cid) p2p.Validator {
 }
 
 // replay feeds the journalled blocks back into the fresh state machine.
+// Blocks garbage collection removed are skipped (never waited for on the
+// network).
 func (rt *runtime) replay(ctx context.Context, cids []cid.Cid) {
+	all := len(cids)
+	cids = presentBlocks(ctx, rt.net.blocks, cids)
+	if gone := all - len(cids); gone > 0 {
+		rt.n.log.Info("journalled blocks removed by gc are not replayed", "blocks", gone)
+	}
 	for _, c := range cids {
 		blk, err := rt.net.blocks.GetBlock(ctx, c)
 		if err != nil {
@@ -188,6 +203,7 @@ func (rt *runtime) loop(ctx context.Context) error {
 		if rt.finished() {
 			return nil
 		}
+		rt.maybeGC(ctx)
 		select {
 		case <-ctx.Done():
 			return nil
@@ -201,6 +217,9 @@ func (rt *runtime) loop(ctx context.Context) error {
 			rt.onGossip(m)
 		case w := <-rt.results:
 			delete(rt.inflight, w.key)
+			if err := rt.verdict.record(w.msg); err != nil {
+				return err
+			}
 			rt.step(w.msg)
 		case d := <-rt.trained:
 			rt.onTrained(ctx, d)
@@ -304,10 +323,17 @@ func (rt *runtime) shutdown() {
 	if rt.api != nil {
 		rt.n.repo.SetAPIAddr("")
 	}
+	rt.closeFiles()
+	rt.closeNetwork()
+}
+
+func (rt *runtime) closeFiles() {
 	if rt.journal != nil {
 		rt.journal.close()
 	}
-	rt.closeNetwork()
+	if rt.verdict != nil {
+		rt.verdict.close()
+	}
 }
 
 func (rt *runtime) closeNetwork() {

@@ -29,6 +29,13 @@ func tinyTask() *data.Task {
 
 func runNode(t *testing.T, dir string, rounds int) []Event {
 	t.Helper()
+	return runNodeWith(t, dir, rounds, nil)
+}
+
+// runNodeWith runs a loopback node until the chain has rounds rounds, with
+// edit applied to its configuration, and returns its events.
+func runNodeWith(t *testing.T, dir string, rounds int, edit func(*Config)) []Event {
+	t.Helper()
 	repo, err := Open(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -37,6 +44,9 @@ func runNode(t *testing.T, dir string, rounds int) []Event {
 	cfg := DefaultConfig()
 	cfg.Listen, cfg.API, cfg.NoMDNS, cfg.Rounds, cfg.Epochs = []string{"/ip4/127.0.0.1/tcp/0"}, "", true, rounds, 1
 	cfg.BuildSpread, cfg.TickInterval = 10*time.Millisecond, 20*time.Millisecond
+	if edit != nil {
+		edit(&cfg)
+	}
 	var events []Event
 	n, err := New(repo, cfg, WithTask(tinyTask()), WithMetrics(NoopMetrics()), WithEvents(func(e Event) { events = append(events, e) }))
 	if err != nil {

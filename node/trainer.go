@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/coldnode/coldnode/train"
@@ -207,6 +208,37 @@ func (r *Repo) OwnHead(base string) (*checkpoint.File, error) {
 		return nil, fmt.Errorf("no own head for %s: %w", base, ErrNotFound)
 	}
 	return f, err
+}
+
+// LatestOwn returns the node's most recent logged contribution that has a
+// task head (highest round, then newest), or ErrNotFound.
+func (r *Repo) LatestOwn() (OwnContribution, error) {
+	ents, err := os.ReadDir(r.File(ownDir))
+	if err != nil {
+		return OwnContribution{}, fmt.Errorf("own contributions: %w", err)
+	}
+	var best OwnContribution
+	found := false
+	for _, e := range ents {
+		base, ok := strings.CutSuffix(e.Name(), ".json")
+		if !ok {
+			continue
+		}
+		own, err := r.LoadOwn(base)
+		if err != nil {
+			return OwnContribution{}, err
+		}
+		if _, err := os.Stat(r.ownPath(base, ".head.safetensors")); err != nil {
+			continue
+		}
+		if !found || own.Round > best.Round || (own.Round == best.Round && own.Time.After(best.Time)) {
+			best, found = own, true
+		}
+	}
+	if !found {
+		return OwnContribution{}, fmt.Errorf("no own task head in %s: %w", r.File(ownDir), ErrNotFound)
+	}
+	return best, nil
 }
 
 func (r *Repo) ownPath(base, suffix string) string {

@@ -111,9 +111,15 @@ func (rt *runtime) startFetch(ctx context.Context, c cid.Cid) {
 	})
 }
 
-// startCheck fetches a delta and checks it as the machine asks.
+// startCheck fetches a delta and checks it as the machine asks, unless this
+// node already passed that contribution's check (see verdicts).
 func (rt *runtime) startCheck(ctx context.Context, ck consensus.Check) {
-	rt.spawn(ctx, "check "+ck.Contribution.String(), func(ctx context.Context) consensus.Message {
+	key := "check " + ck.Contribution.String()
+	if m := rt.verdict.check(ck.Contribution); m != nil {
+		rt.spawn(ctx, key, func(context.Context) consensus.Message { return m })
+		return
+	}
+	rt.spawn(ctx, key, func(ctx context.Context) consensus.Message {
 		b, err := rt.store.ReadFile(ctx, ck.Delta, ck.MaxBytes)
 		if err != nil {
 			unavailable := !errors.Is(err, p2p.ErrTooLarge)
@@ -155,9 +161,14 @@ func checkDelta(b []byte, bound float64) error {
 	return nil
 }
 
-// startFuse runs a fusion job.
+// startFuse runs a fusion job, unless this node already computed it.
 func (rt *runtime) startFuse(ctx context.Context, job consensus.FuseJob) {
-	rt.spawn(ctx, "fuse "+job.Key, func(ctx context.Context) consensus.Message {
+	key := "fuse " + job.Key
+	if m := rt.verdict.fuse(job.Key); m != nil {
+		rt.spawn(ctx, key, func(context.Context) consensus.Message { return m })
+		return
+	}
+	rt.spawn(ctx, key, func(ctx context.Context) consensus.Message {
 		fj := fuseJob{Round: job.Round, Base: job.Base, Rule: job.Rule}
 		for _, in := range job.Inputs {
 			fj.Deltas = append(fj.Deltas, fuseInput{Delta: in.Delta, Examples: int64(in.Examples)})

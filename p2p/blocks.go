@@ -80,7 +80,7 @@ func openBlocks(ctx context.Context, dir string, h host.Host, finder contentFind
 // newBlocks builds the store on any datastore; it closes store on Close.
 func newBlocks(ctx context.Context, store ds.Batching, h host.Host, finder contentFinder, log *slog.Logger) *Blocks {
 	b := &Blocks{store: store, bs: blockstore.NewBlockstore(store), log: log,
-		pins: namespace.Wrap(store, ds.NewKey("/coldnode/pins"))}
+		pins: namespace.Wrap(store, pinsPrefix)}
 	var ex exchange.Interface
 	if h != nil {
 		ctx, b.cancel = context.WithCancel(ctx)

@@ -247,3 +247,52 @@ func TestBlocksAfterClose(t *testing.T) {
 		t.Fatalf("Has after Close: %v, want ErrClosed", err)
 	}
 }
+
+// A direct pin keeps one block and nothing it links to; SetPins replaces the
+// whole pin set durably, and a recursive pin of the same CID wins.
+func TestDirectPinsAndSetPins(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	bl, err := OpenBlocks(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := randomBytes(2<<20+3, 6)
+	root, _ := bl.ImportBytes(ctx, file)
+	rec := cborRecord(t, append([]byte{0xa1, 0x61, 'f', 0xd8, 0x2a, 0x58, byte(len(root.Bytes()) + 1), 0}, root.Bytes()...))
+	if err := bl.PutBlock(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	if a, r, err := bl.SetPins(ctx, []Pin{{CID: rec.Cid(), Direct: true}}); err != nil || a != 1 || r != 0 {
+		t.Fatalf("SetPins: added %d removed %d, %v", a, r, err)
+	}
+	bl.Close()
+	if bl, err = OpenBlocks(dir, nil); err != nil {
+		t.Fatal(err)
+	}
+	defer bl.Close()
+	if ps, _ := bl.PinList(ctx); len(ps) != 1 || !ps[0].Direct {
+		t.Fatalf("pins after reopen %+v, want one direct pin", ps)
+	}
+	// The record stays; the file it links to (root + 3 leaves) goes.
+	if st, err := bl.GC(ctx); err != nil || st.Kept != 1 || st.Removed != 4 {
+		t.Fatalf("gc %+v %v, want 1 kept, 4 removed", st, err)
+	}
+	if ok, _ := bl.Has(ctx, rec.Cid()); !ok {
+		t.Fatal("directly pinned record removed")
+	}
+	root2, _ := bl.ImportBytes(ctx, file)
+	want := []Pin{{CID: root2}, {CID: rec.Cid(), Direct: true}, {CID: rec.Cid()}}
+	if a, r, err := bl.SetPins(ctx, want[:1]); err != nil || a != 1 || r != 1 {
+		t.Fatalf("SetPins swap: added %d removed %d, %v", a, r, err)
+	}
+	if _, _, err := bl.SetPins(ctx, want); err != nil {
+		t.Fatal(err)
+	}
+	if ps, _ := bl.PinList(ctx); len(ps) != 2 || ps[0].Direct || ps[1].Direct {
+		t.Fatalf("pins %+v, want two recursive pins", ps)
+	}
+	if st, _ := bl.GC(ctx); st.Kept != 5 || st.Removed != 0 {
+		t.Fatalf("gc %+v, want 5 kept", st)
+	}
+}

@@ -2,6 +2,7 @@ package p2p
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -132,4 +133,32 @@ func (d *discovery) save() {
 	if err := d.known.save(infos); err != nil {
 		d.n.log.Warn("save known peers", "err", err)
 	}
+}
+
+// DialBootstrap dials every configured bootstrap peer now, in parallel, and
+// returns an error naming each failure when none could be reached (nil when
+// there are no bootstrap peers). The discovery loop keeps redialling them
+// whenever fewer than LowPeers are connected.
+func (n *Node) DialBootstrap(ctx context.Context) error {
+	boot := n.disc.boot
+	errs := make([]error, len(boot))
+	var wg sync.WaitGroup
+	for i, ai := range boot {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = n.connect(ctx, ai)
+		}()
+	}
+	wg.Wait()
+	failed := 0
+	for _, err := range errs {
+		if err != nil {
+			failed++
+		}
+	}
+	if failed > 0 && failed == len(boot) {
+		return fmt.Errorf("p2p: no bootstrap peer reachable: %w", errors.Join(errs...))
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -67,6 +68,30 @@ func TestJoinNames(t *testing.T) {
 	}
 	if _, err := a.Join("s", TopicContributions, nil); err == nil {
 		t.Fatal("joined the same topic twice")
+	}
+}
+
+// A full swarm CID and a multi-segment name make the protocol's topic
+// /coldnode/<swarm CID>/rounds/v1; malformed names are refused.
+func TestJoinFullCIDTopic(t *testing.T) {
+	a := newTestNode(t, nil)
+	swarm := "bafyreigdmqpykrgxyaxtlafqpqhzrb7qy2rh75nldvfd4tucqmqqme5yje"
+	tp, err := a.Join(swarm, "rounds/v1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "/coldnode/" + swarm + "/rounds/v1"; tp.Name() != want {
+		t.Fatalf("topic %q, want %q", tp.Name(), want)
+	}
+	bad := [][2]string{
+		{swarm, "rounds//v1"}, {swarm, "/rounds"}, {swarm, "rounds/"}, {swarm, "a/../b"},
+		{swarm, "a/./b"}, {swarm, "spa ce"}, {swarm + strings.Repeat("x", 10), "rounds"},
+		{"bad/swarm", "rounds"}, {swarm, strings.Repeat("abcdefgh/", 8) + "x"},
+	}
+	for _, b := range bad {
+		if _, err := a.Join(b[0], b[1], nil); err == nil {
+			t.Errorf("joined swarm %q topic %q", b[0], b[1])
+		}
 	}
 }
 

@@ -139,3 +139,14 @@ func writeFileAtomic(path string, b []byte) error {
 	}
 	return os.Rename(f.Name(), path)
 }
+
+// KnownPeers reads the known-peers file of the repository repoDir (the
+// peers a node was connected to when it last saved it, most recent first),
+// without starting a host. A repository without the file has none.
+func KnownPeers(repoDir string) ([]peer.AddrInfo, error) {
+	k := newKnownPeers(peersFile(repoDir), nil)
+	if err := k.load(); err != nil {
+		return nil, err
+	}
+	return k.list(), nil
+}

@@ -48,3 +48,21 @@ func mustJSON(t *testing.T, v any) []byte {
 	}
 	return b
 }
+
+// KnownPeers reads what a closed node saved, without a host.
+func TestKnownPeersOffline(t *testing.T) {
+	if ps, err := KnownPeers(t.TempDir()); err != nil || len(ps) != 0 {
+		t.Fatalf("fresh repository: %v %v", ps, err)
+	}
+	b := newTestNode(t, nil)
+	repo := t.TempDir()
+	a := startNode(t, nil, testKey(t), repo)
+	connectAll(t, a, b)
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ps, err := KnownPeers(repo)
+	if err != nil || len(ps) != 1 || ps[0].ID != b.ID() || len(ps[0].Addrs) == 0 {
+		t.Fatalf("known peers %v, %v: want b with its addresses", ps, err)
+	}
+}

@@ -148,3 +148,28 @@ func TestBootstrapConfig(t *testing.T) {
 		t.Fatalf("bootstrap address without a peer ID: err = %v", err)
 	}
 }
+
+// When connections fall under LowPeers the discovery loop dials the
+// bootstrap peers again, without the caller doing anything.
+func TestBootstrapRedialWhenLow(t *testing.T) {
+	b := newTestNode(t, nil)
+	a := newTestNode(t, func(c *Config) { c.Bootstrap = []string{b.Addrs()[0].String()}; c.LowPeers = 1 })
+	if err := a.DialBootstrap(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !connected(a, b.ID()) {
+		t.Fatal("DialBootstrap returned without a connection")
+	}
+	for range 2 {
+		if err := b.Host().Network().ClosePeer(a.ID()); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 5*time.Second, "the connection to drop", func() bool { return !connected(a, b.ID()) })
+		eventually(t, 10*time.Second, "a to redial its bootstrap peer", func() bool { return connected(a, b.ID()) })
+	}
+	dead := newTestNode(t, func(c *Config) { c.Bootstrap = []string{b.Addrs()[0].String()} })
+	b.Close()
+	if err := dead.DialBootstrap(context.Background()); err == nil {
+		t.Fatal("DialBootstrap succeeded with every bootstrap peer down")
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -54,10 +55,34 @@ type Stats struct {
 // ErrNoPeers is returned by Publish when no peer joined the topic in time.
 var ErrNoPeers = errors.New("p2p: no peers in topic")
 
-var namePattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,48}$`)
+// swarmPattern admits any CID string (base32, base58btc, base64url) and
+// short labels; segmentPattern is one '/'-separated part of a topic name.
+var (
+	swarmPattern   = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+	segmentPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,48}$`)
+)
 
 // TopicName returns the gossip topic of a swarm: /coldnode/<swarm>/<name>.
 func TopicName(swarm, name string) string { return "/coldnode/" + swarm + "/" + name }
+
+// checkTopic validates a swarm ID (a CID string or a label of up to
+// envelope.MaxSwarm characters from [A-Za-z0-9_-]) and a topic name made of
+// '/'-separated segments of [A-Za-z0-9._-] (no empty, "." or ".." segment),
+// so that the full topic fits an envelope.
+func checkTopic(swarm, name string) error {
+	if len(swarm) > envelope.MaxSwarm || !swarmPattern.MatchString(swarm) {
+		return fmt.Errorf("swarm %q must be a CID or 1..%d characters of %s", swarm, envelope.MaxSwarm, swarmPattern)
+	}
+	for _, seg := range strings.Split(name, "/") {
+		if !segmentPattern.MatchString(seg) || seg == "." || seg == ".." {
+			return fmt.Errorf("topic %q: every '/'-separated segment must match %s and not be . or ..", name, segmentPattern)
+		}
+	}
+	if full := TopicName(swarm, name); len(full) > envelope.MaxTopic {
+		return fmt.Errorf("topic %q is %d bytes, limit %d", full, len(full), envelope.MaxTopic)
+	}
+	return nil
+}
 
 // Topic is one joined gossip topic. Its messages are read from Messages.
 type Topic struct {
@@ -79,11 +104,14 @@ type Topic struct {
 	dropped      atomic.Uint64
 }
 
-// Join subscribes to TopicName(swarm, name). validate may be nil (accept every
-// well-formed payload). Joining the same topic twice is an error.
+// Join subscribes to TopicName(swarm, name). swarm is a CID string (or a
+// short label) and name one or more '/'-separated segments, so
+// Join(id.String(), "rounds/v1", v) joins /coldnode/<id>/rounds/v1. validate
+// may be nil (accept every well-formed payload). Joining the same topic twice
+// is an error.
 func (n *Node) Join(swarm, name string, validate Validator) (*Topic, error) {
-	if !namePattern.MatchString(swarm) || !namePattern.MatchString(name) {
-		return nil, fmt.Errorf("p2p join: swarm %q and topic %q must match %s", swarm, name, namePattern)
+	if err := checkTopic(swarm, name); err != nil {
+		return nil, fmt.Errorf("p2p join: %w", err)
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()

@@ -15,11 +15,15 @@ func init() {
 	register(&cli.Command{
 		Name:      "export",
 		Usage:     "write the weights file of a CID (a base, a fused base or a delta) as safetensors",
+		Description: "By default a base this node trained on gets the task head it trained there. --head adds the\n" +
+			"node's most recent task head when it has none for that base (e.g. the newest fused base,\n" +
+			"which nobody has trained on yet): the node's usable model right now. --body-only adds no head.",
 		ArgsUsage: "CID",
 		Flags: []cli.Flag{
 			repoFlag(),
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "output `FILE` (required)"},
 			&cli.BoolFlag{Name: "body-only", Usage: "leave out this node's own task head even when it has one for this base"},
+			&cli.BoolFlag{Name: "head", Usage: "add this node's most recent task head when it trained none on this base"},
 		},
 		Action: func(c *cli.Context) error {
 			args, err := positional(c)
@@ -28,6 +32,9 @@ func init() {
 			}
 			if len(args) != 1 {
 				return fmt.Errorf("export: want one CID, got %d arguments (usage: coldnode export CID -o FILE)", len(args))
+			}
+			if c.Bool("head") && c.Bool("body-only") {
+				return fmt.Errorf("export: --head and --body-only exclude each other")
 			}
 			if c.String("output") == "" {
 				return fmt.Errorf("export: -o FILE is required (usage: coldnode export CID -o FILE)")
@@ -39,6 +46,16 @@ func init() {
 	})
 }
 
+func headMode(c *cli.Context) node.HeadMode {
+	switch {
+	case c.Bool("body-only"):
+		return node.HeadNone
+	case c.Bool("head"):
+		return node.HeadLatest
+	}
+	return node.HeadSame
+}
+
 // exportTo writes to a temporary file beside out and renames it, so a failed
 // export never leaves a partial file.
 func exportTo(c *cli.Context, b node.Backend, cid, out string) error {
@@ -48,7 +65,7 @@ func exportTo(c *cli.Context, b node.Backend, cid, out string) error {
 	}
 	defer os.Remove(tmp.Name())
 	bw := bufio.NewWriter(tmp)
-	err = b.Export(c.Context, cid, !c.Bool("body-only"), bw)
+	err = b.Export(c.Context, cid, headMode(c), bw)
 	if err == nil {
 		err = bw.Flush()
 	}

@@ -25,8 +25,8 @@ func TestMain(m *testing.M) {
 // TestScripts runs the command-line scripts in testdata/script. Scripts see
 // $DATASETS, the shared test datasets, and a $COLDNODE_PATH inside $WORK.
 // Extra commands: `swarmid REPO` sets $SWARM from the repository's config;
-// `waitapi REPO` waits for a node's API and sets $API, $APIPORT and $ADDR
-// (its loopback TCP multiaddr); `waitround REPO N` waits until the running node
+// `waitapi REPO` waits for a node's API and sets $API, $APIPORT, $ADDR
+// (its loopback TCP multiaddr) and $P2PPORT (that address's port); `waitround REPO N` waits until the running node
 // on REPO reports round N.
 func TestScripts(t *testing.T) {
 	datasets, err := filepath.Abs("../../../shared/datasets")
@@ -75,8 +75,9 @@ func cmdWaitAPI(ts *testscript.TestScript, neg bool, args []string) {
 				ts.Setenv("API", api)
 				ts.Setenv("APIPORT", api[strings.LastIndexByte(api, ':')+1:])
 				for _, a := range id.Addrs {
-					if strings.HasPrefix(a, "/ip4/127.0.0.1/tcp/") {
+					if port, ok := strings.CutPrefix(a, "/ip4/127.0.0.1/tcp/"); ok {
 						ts.Setenv("ADDR", a)
+						ts.Setenv("P2PPORT", port[:strings.IndexByte(port, '/')])
 					}
 				}
 				return

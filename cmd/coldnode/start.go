@@ -27,6 +27,8 @@ func init() {
 			&cli.IntFlag{Name: "epochs", Usage: "local finetuning epochs per round (0: the trainer's default)"},
 			&cli.Int64Flag{Name: "seed", Value: d.Seed, Usage: "seed of local training"},
 			&cli.DurationFlag{Name: "genesis-timeout", Value: d.GenesisTimeout, Usage: "how long to look for the swarm's genesis among peers when joining"},
+			&cli.IntFlag{Name: "gc-every", Value: d.GCEvery, Usage: "collect garbage every N rounds (0: never; see `coldnode repo gc`)"},
+			&cli.IntFlag{Name: "low-peers", Usage: "redial bootstrap and known peers when fewer than N are connected (0: 4)"},
 			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "debug logging"},
 		},
 		Action: func(c *cli.Context) error {
@@ -52,6 +54,7 @@ func startConfig(c *cli.Context) node.Config {
 	cfg.Rounds, cfg.API, cfg.NoMDNS = c.Int("rounds"), c.String("api"), c.Bool("no-mdns")
 	cfg.Limit, cfg.Epochs, cfg.Seed = c.Int("limit"), c.Int("epochs"), c.Int64("seed")
 	cfg.GenesisTimeout = c.Duration("genesis-timeout")
+	cfg.GCEvery, cfg.LowPeers = c.Int("gc-every"), c.Int("low-peers")
 	return cfg
 }
 

@@ -27,7 +27,7 @@ func (r *Result) bases(ctx context.Context) ([]string, error) {
 
 func exportBody(ctx context.Context, b node.Backend, c string) (*checkpoint.File, error) {
 	var buf bytes.Buffer
-	if err := b.Export(ctx, c, false, &buf); err != nil {
+	if err := b.Export(ctx, c, node.HeadNone, &buf); err != nil {
 		return nil, fmt.Errorf("demo: read base %s: %w", c, err)
 	}
 	return checkpoint.Decode(buf.Bytes())

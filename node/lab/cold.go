@@ -17,7 +17,7 @@ import (
 // chain is one ColD Fusion run: the rounds and every round's base.
 type chain struct {
 	Rounds   []Round
-	Bases    [][]byte // Bases[r] is the base after round r; Bases[0] is the genesis body
+	Bases    [][]byte // Bases[r] is the base after round r (nil if never evaluated); Bases[0] is the genesis body
 	Examples int      // training examples processed by all contributors
 }
 
@@ -50,6 +50,9 @@ func (r *coldRun) run(ctx context.Context, genesis []byte) (*chain, error) {
 		parent = rc
 		rec.Seconds = time.Since(start).Seconds()
 		ch.Bases = append(ch.Bases, fused)
+		if round > 1 && !r.cfg.evaluated(round-1) {
+			ch.Bases[round-1] = nil // never scored: free it
+		}
 		ch.Rounds = append(ch.Rounds, rec)
 		for _, c := range cs {
 			ch.Examples += c.Trained

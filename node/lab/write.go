@@ -18,7 +18,7 @@ const (
 	FileCurve    = "curve.csv"    // group means per model and round, mean and sd over seeds
 	FileTasks    = "tasks.csv"    // per task, mean and sd over seeds
 	FileRounds   = "rounds.csv"   // every round record: CIDs and contributors
-	FileJSON     = "results.json" // all of the above, the config and the findings
+	FileJSON     = "results.json" // the config, the round records, the group means and the findings
 	FileMarkdown = "summary.md"   // tables and findings
 	FileCurves   = "curves.png"   // accuracy per round, seen/unseen x finetune/probe, baselines as lines
 	FileSweep    = "sweep.png"    // the contributors-per-round sweep (when run)
@@ -31,7 +31,7 @@ type Report struct {
 	Tasks      []TaskInfo  `json:"tasks"`
 	Seeds      []SeedRun   `json:"seeds"`
 	Points     []Point     `json:"points"`
-	TaskPoints []TaskPoint `json:"task_points"`
+	TaskPoints []TaskPoint `json:"-"` // in tasks.csv
 	Findings   []Finding   `json:"findings"`
 	Scores     []Score     `json:"-"` // in scores.csv
 	Seconds    float64     `json:"seconds"`

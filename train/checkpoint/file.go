@@ -121,22 +121,33 @@ func Write(w io.Writer, f *File) error {
 func buildHeader(f *File) ([]byte, []Tensor, error) {
 	ts := append([]Tensor(nil), f.Tensors...)
 	sort.Slice(ts, func(i, j int) bool { return ts[i].Name < ts[j].Name })
-	h := make(map[string]any, len(ts)+1)
-	if err := checkMeta(f.Meta); err != nil {
-		return nil, nil, fmt.Errorf("encode: %w", err)
+	sizes := make([]int64, len(ts))
+	for i, t := range ts {
+		if err := checkEncodable(t); err != nil {
+			return nil, nil, fmt.Errorf("encode: %w", err)
+		}
+		sizes[i] = int64(len(t.Data))
 	}
-	if len(f.Meta) > 0 {
-		h[metadataKey] = f.Meta
+	header, err := encodeHeader(f.Meta, ts, sizes)
+	return header, ts, err
+}
+
+// encodeHeader builds the padded JSON header for tensors ts, sorted by
+// name, whose data sizes are sizes.
+func encodeHeader(meta map[string]string, ts []Tensor, sizes []int64) ([]byte, error) {
+	h := make(map[string]any, len(ts)+1)
+	if err := checkMeta(meta); err != nil {
+		return nil, fmt.Errorf("encode: %w", err)
+	}
+	if len(meta) > 0 {
+		h[metadataKey] = meta
 	}
 	var off int64
 	for i, t := range ts {
 		if i > 0 && ts[i-1].Name == t.Name {
-			return nil, nil, fmt.Errorf("encode: duplicate tensor %q", t.Name)
+			return nil, fmt.Errorf("encode: duplicate tensor %q", t.Name)
 		}
-		if err := checkEncodable(t); err != nil {
-			return nil, nil, fmt.Errorf("encode: %w", err)
-		}
-		end := off + int64(len(t.Data))
+		end := off + sizes[i]
 		shape := t.Shape
 		if shape == nil {
 			shape = []int{}
@@ -146,12 +157,12 @@ func buildHeader(f *File) ([]byte, []Tensor, error) {
 	}
 	header, err := json.Marshal(h)
 	if err != nil {
-		return nil, nil, fmt.Errorf("encode header: %w", err)
+		return nil, fmt.Errorf("encode header: %w", err)
 	}
 	for len(header)%8 != 0 {
 		header = append(header, ' ')
 	}
-	return header, ts, nil
+	return header, nil
 }
 
 // metadataKey is the header key that holds File.Meta, so no tensor may use it.

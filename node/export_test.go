@@ -1,0 +1,75 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"testing"
+
+	"github.com/coldnode/coldnode/consensus/wire"
+	"github.com/coldnode/coldnode/train/checkpoint"
+)
+
+// Export of the newest fused base, which this node has not trained on,
+// carries no head by default and the node's most recent head with
+// HeadLatest; a base it trained on gets that base's own head.
+func TestExportNewestBaseWithLatestHead(t *testing.T) {
+	dir := t.TempDir()
+	opt := DefaultInitOptions()
+	opt.Model, opt.Task = "mlp", tinyTask()
+	opt.Params = wire.DefaultParams()
+	opt.Params.Quorum, opt.Params.Window = 1, 0
+	if _, err := Init(context.Background(), dir, opt); err != nil {
+		t.Fatal(err)
+	}
+	runNode(t, dir, 2)
+	rounds := readRounds(t, dir)
+	o, err := OpenOffline(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	export := func(c string, mode HeadMode) *checkpoint.File {
+		t.Helper()
+		var buf bytes.Buffer
+		if err := o.Export(context.Background(), c, mode, &buf); err != nil {
+			t.Fatalf("export %s mode %d: %v", c, mode, err)
+		}
+		f, err := checkpoint.Decode(buf.Bytes())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	newest := rounds[1].Fused
+	latest, err := o.repo.LatestOwn()
+	if err != nil || latest.Round != 2 || latest.Base != rounds[0].Fused {
+		t.Fatalf("latest own contribution %+v, %v: want round 2 on %s", latest, err, rounds[0].Fused)
+	}
+	if heads(export(newest, HeadSame)) != 0 || heads(export(newest, HeadNone)) != 0 {
+		t.Fatal("the newest base got a head without --head")
+	}
+	with := export(newest, HeadLatest)
+	own, _ := o.repo.OwnHead(latest.Base)
+	if n := heads(with); n == 0 || n != len(own.Tensors) {
+		t.Fatalf("HeadLatest export has %d head tensors, want the %d of the latest own head", n, len(own.Tensors))
+	}
+	for _, h := range own.Tensors {
+		got, ok := with.Get(h.Name)
+		if !ok || !bytes.Equal(got.Data, h.Data) {
+			t.Fatalf("head tensor %s missing or different", h.Name)
+		}
+	}
+	if heads(export(rounds[0].Fused, HeadSame)) == 0 {
+		t.Fatal("a base the node trained on lost its own head")
+	}
+}
+
+func heads(f *checkpoint.File) int {
+	n := 0
+	for _, t := range f.Tensors {
+		if checkpoint.IsHead(t.Name) {
+			n++
+		}
+	}
+	return n
+}

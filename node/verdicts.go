@@ -1,0 +1,114 @@
+package node
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/coldnode/coldnode/consensus"
+	"github.com/ipfs/go-cid"
+)
+
+const verdictsFile = "verdicts.journal"
+
+// verdicts remembers, across restarts, the delta checks that passed and the
+// fusions this node computed itself ("check <contribution>", "fuse <key>
+// <fused>", one a line, appended and synced). A restart replays the chain
+// from the genesis; with these the replay needs neither the deltas of final
+// rounds, which garbage collection removed and whose authors may be
+// offline, nor the old fused files. Only the node's own results are
+// recorded, so trusting them trusts no one else. The loop goroutine owns it.
+type verdicts struct {
+	f       *os.File
+	checked map[cid.Cid]bool
+	fused   map[string]cid.Cid
+}
+
+func openVerdicts(r *Repo) (*verdicts, error) {
+	v := &verdicts{checked: map[cid.Cid]bool{}, fused: map[string]cid.Cid{}}
+	if err := v.load(r.File(verdictsFile)); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(r.File(verdictsFile), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open verdicts: %w", err)
+	}
+	v.f = f
+	return v, nil
+}
+
+// load reads the file, skipping malformed lines (a torn last line).
+func (v *verdicts) load(path string) error {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read verdicts: %w", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		v.parse(strings.Fields(sc.Text()))
+	}
+	return sc.Err()
+}
+
+func (v *verdicts) parse(f []string) {
+	switch {
+	case len(f) == 2 && f[0] == "check":
+		if c, err := cid.Decode(f[1]); err == nil {
+			v.checked[c] = true
+		}
+	case len(f) == 3 && f[0] == "fuse":
+		if c, err := cid.Decode(f[2]); err == nil {
+			v.fused[f[1]] = c
+		}
+	}
+}
+
+// known answers a check or fusion from an earlier result; nil when unknown.
+func (v *verdicts) check(c cid.Cid) consensus.Message {
+	if v == nil || !v.checked[c] {
+		return nil
+	}
+	return consensus.Checked{Contribution: c}
+}
+
+func (v *verdicts) fuse(key string) consensus.Message {
+	if v == nil {
+		return nil
+	}
+	if c, ok := v.fused[key]; ok {
+		return consensus.Fused{Key: key, Fused: c}
+	}
+	return nil
+}
+
+// record remembers a successful check or fusion the node did itself.
+func (v *verdicts) record(msg consensus.Message) error {
+	line := ""
+	switch m := msg.(type) {
+	case consensus.Checked:
+		if m.Err == nil && !m.Unavailable && !v.checked[m.Contribution] {
+			v.checked[m.Contribution] = true
+			line = "check " + m.Contribution.String()
+		}
+	case consensus.Fused:
+		if _, ok := v.fused[m.Key]; m.Err == nil && !ok && !strings.ContainsAny(m.Key, " \n") {
+			v.fused[m.Key] = m.Fused
+			line = "fuse " + m.Key + " " + m.Fused.String()
+		}
+	}
+	if line == "" {
+		return nil
+	}
+	if _, err := v.f.WriteString(line + "\n"); err != nil {
+		return fmt.Errorf("verdicts: %w", err)
+	}
+	return v.f.Sync()
+}
+
+func (v *verdicts) close() error { return v.f.Close() }
