@@ -153,7 +153,8 @@ func TestCollectGarbageRefusesRunningRepo(t *testing.T) {
 // TestRestartWithoutFinalDeltas removes, as a node that contributed nothing
 // would, every delta of the final rounds and the fused files below the
 // horizon, with no peer online to serve them: the restart must still
-// rebuild the chain (from its verdicts journal) and go on.
+// rebuild the chain (from its verdicts journal) and go on. The restart
+// trains with another seed, so retraining cannot regenerate the deltas.
 func TestRestartWithoutFinalDeltas(t *testing.T) {
 	dir := t.TempDir()
 	opt := DefaultInitOptions()
@@ -179,7 +180,8 @@ func TestRestartWithoutFinalDeltas(t *testing.T) {
 	}
 	checkStore(t, dir, nil, nil, append(gone, rounds[0].Fused))
 
-	runNodeWith(t, dir, 6, nil)
+	// Another training seed: retraining cannot reproduce the removed deltas.
+	runNodeWith(t, dir, 6, func(c *Config) { c.Seed = 99 })
 	after := readRounds(t, dir)
 	if len(after) != 6 || after[3].Record != rounds[3].Record {
 		t.Fatalf("after the restart: %d rounds (round 4 %v), want 6 continuing the chain", len(after), after[3].Record)

@@ -31,6 +31,9 @@ import (
 //	libp2p-tls  the raw stream between hosts that negotiate TLS (AES-GCM)
 //	            instead of Noise (ChaCha20-Poly1305), pebble stores as above
 //	direct-tls  FetchDirect between those hosts
+//	direct-mem  FetchDirect between shipped hosts whose fetchers keep blocks
+//	            in memory (the server stays on pebble): the protocol
+//	            without the fetcher's store, to separate the two costs
 //
 // Every iteration runs every path, so all see the same machine load; each
 // reports its aggregate MB/s (k × 50 MiB over its total time) and the
@@ -43,7 +46,7 @@ func BenchmarkDirect(b *testing.B) {
 }
 
 // paths in report order; each indexes directBench.times.
-var paths = []string{"tcp", "libp2p", "direct", "bitswap", "libp2p-tls", "direct-tls"}
+var paths = []string{"tcp", "libp2p", "direct", "bitswap", "libp2p-tls", "direct-tls", "direct-mem"}
 
 type swarm struct {
 	src  *Node
@@ -52,6 +55,7 @@ type swarm struct {
 
 type directBench struct {
 	noise, tls swarm
+	mem        swarm // fetchers with in-memory stores
 	data       []byte
 	tcp        net.Listener
 	times      []time.Duration
@@ -65,6 +69,10 @@ func benchDirect(b *testing.B, k int) {
 	d := &directBench{data: randomBytes(benchSize, 9), times: make([]time.Duration, len(paths)), seed: 1000}
 	d.noise = d.newSwarm(b, k, func() *Node { return newTestNode(b, nil) })
 	d.tls = d.newSwarm(b, k, func() *Node { return newTLSNode(b) })
+	d.mem = d.newSwarm(b, k, func() *Node { return newTestNode(b, nil) })
+	for _, n := range d.mem.dsts {
+		inMemory(b, n)
+	}
 	d.startTCP(b)
 	defer d.stop()
 	for b.Loop() {
@@ -79,6 +87,9 @@ func benchDirect(b *testing.B, k int) {
 		d.run(b, 4, func(i int) error { return d.tls.stream(i) })
 		d.run(b, 5, d.fetch(b, d.tls, func(n *Node, c cid.Cid) (int64, error) {
 			return n.FetchDirect(context.Background(), d.tls.src.ID(), c, benchSize, nil)
+		}))
+		d.run(b, 6, d.fetch(b, d.mem, func(n *Node, c cid.Cid) (int64, error) {
+			return n.FetchDirect(context.Background(), d.mem.src.ID(), c, benchSize, nil)
 		}))
 	}
 	d.report(b, k)
@@ -225,5 +236,6 @@ func (d *directBench) report(b *testing.B, k int) {
 	b.ReportMetric(ratio(3, 2), "direct/bitswap")
 	b.ReportMetric(ratio(0, 5), "direct-tls/tcp")
 	b.ReportMetric(ratio(4, 5), "direct-tls/libp2p-tls")
+	b.ReportMetric(ratio(1, 6), "direct-mem/libp2p")
 	b.ReportMetric(0, "ns/op")
 }

@@ -13,8 +13,8 @@ import (
 
 func init() {
 	register(&cli.Command{
-		Name:      "export",
-		Usage:     "write the weights file of a CID (a base, a fused base or a delta) as safetensors",
+		Name:  "export",
+		Usage: "write the weights file of a CID (a base, a fused base or a delta) as safetensors",
 		Description: "By default a base this node trained on gets the task head it trained there. --head adds the\n" +
 			"node's most recent task head when it has none for that base (e.g. the newest fused base,\n" +
 			"which nobody has trained on yet): the node's usable model right now. --body-only adds no head.",

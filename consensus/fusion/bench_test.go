@@ -62,10 +62,16 @@ func BenchmarkFusionVsCopy(b *testing.B) {
 	}
 }
 
-// BenchmarkFuseVsCopy times the whole streaming Fuse, reading safetensors
-// from memory and writing to io.Discard, against copy() of the same input
-// bytes. Fuse copies every tensor out of its reader before fusing, so this
-// ratio is bounded by about one half.
+// BenchmarkFuseVsCopy times the whole streaming Fuse, writing to
+// io.Discard, against copy() of the same input bytes, interleaved in one
+// loop, with the inputs opened two ways:
+//
+//	readat  checkpoint.Open over a bytes.Reader: every span is copied into
+//	        Fuse's reused buffers with ReadRangeInto (as from files)
+//	view    checkpoint.OpenBytes: Fuse reads the spans in place (as from
+//	        memory-mapped files or bytes already in memory)
+//
+// go test -run '^$' -bench 'FuseVsCopy' -benchtime 15x -count 3 ./consensus/fusion/
 func BenchmarkFuseVsCopy(b *testing.B) {
 	rng := rand.New(rand.NewPCG(6, 6))
 	base, ds := randomVectors(rng, benchElems, benchDeltas)
@@ -76,16 +82,27 @@ func BenchmarkFuseVsCopy(b *testing.B) {
 		}
 		return out
 	}
-	baseBytes := enc(base)
-	raw := [][]byte{baseBytes}
-	ins := make([]Input, benchDeltas)
-	for i, d := range ds {
-		data := enc(d)
-		raw = append(raw, data)
+	raw := [][]byte{enc(base)}
+	for _, d := range ds {
+		raw = append(raw, enc(d))
+	}
+	for _, view := range []bool{false, true} {
+		name := map[bool]string{false: "readat", true: "view"}[view]
+		b.Run(name, func(b *testing.B) {
+			viewInputs = view
+			defer func() { viewInputs = false }()
+			benchFuse(b, raw)
+		})
+	}
+}
+
+func benchFuse(b *testing.B, raw [][]byte) {
+	baseR := openBytes(b, raw[0])
+	ins := make([]Input, len(raw)-1)
+	for i, data := range raw[1:] {
 		ins[i] = Input{ID: strconv.Itoa(i), Delta: openBytes(b, data)}
 	}
-	baseR := openBytes(b, baseBytes)
-	dst := make([]byte, len(baseBytes))
+	dst := make([]byte, len(raw[0]))
 	var tm timing
 	for b.Loop() {
 		t0 := time.Now()
@@ -98,7 +115,7 @@ func BenchmarkFuseVsCopy(b *testing.B) {
 		}
 		tm.add(t1.Sub(t0), time.Since(t1))
 	}
-	tm.report(b, (benchDeltas+1)*len(baseBytes))
+	tm.report(b, len(raw)*len(raw[0]))
 }
 
 // timing keeps the fastest iteration of each side: on a shared machine the

@@ -8,7 +8,8 @@ import (
 
 // Check reports whether one delta could be fused into base: its body
 // tensors match the base's by name, shape and dtype, and every body value
-// is finite. It reads the delta's body tensors one at a time; a node can
+// is finite. It streams the delta's body tensors through one span-sized
+// buffer (see Fuse), so it holds at most 1 MiB of tensor data; a node can
 // run it when a delta arrives, before the round's fusion.
 func Check(base *checkpoint.Reader, in Input) error {
 	p := &plan{base: base}
@@ -24,12 +25,14 @@ func Check(base *checkpoint.Reader, in Input) error {
 	if err := p.match(in); err != nil {
 		return err
 	}
+	buf := make([]float32, min(p.maxElem, spanElems))
 	for _, name := range p.names {
-		v, err := readF32(in.Delta, name)
+		_, shape, _ := base.Info(name)
+		i, x, bad, err := scan(in.Delta, name, elems(shape), buf)
 		if err != nil {
 			return &DeltaError{ID: in.ID, Tensor: name, Err: err}
 		}
-		if i, x, bad := firstNonFinite(v); bad {
+		if bad {
 			return &DeltaError{ID: in.ID, Tensor: name, Err: fmt.Errorf("%w: element %d is %v", ErrNonFinite, i, x)}
 		}
 	}

@@ -42,17 +42,24 @@
 //
 // # Streaming and speed
 //
-// Fuse reads one tensor of the base and of each delta at a time (the clip
-// rules first read each delta once more to get its norm) and writes the
-// canonical layout of checkpoint.Encode: header, then tensors in name
-// order. The linear rules accumulate a block of coordinates at a time
+// Fuse writes the canonical layout of checkpoint.Encode (header from
+// checkpoint.Header, then tensors in name order) and streams every tensor
+// in spans of 256 Ki coordinates: for each span it reads that range of the
+// base and of each delta into buffers reused for the whole call
+// (checkpoint.Reader.ReadRangeInto), fuses it and writes it. Memory is
+// (deltas+2) MiB of tensor data whatever the model's size. Readers opened
+// with checkpoint.OpenBytes (bytes in memory or a memory-mapped file) are
+// read in place, without the copy. The clip rules first stream each delta
+// once more for its norm, span by span, with the same lane order as one
+// pass. The linear rules accumulate a block of coordinates at a time
 // while the deltas stream past (on amd64 with SSE, four lanes per
-// instruction; elsewhere with portable loops that add several deltas per
-// pass; both perform the identical IEEE operations, which the golden
-// vectors check on amd64 and arm64). The robust rules sort blocks of
-// coordinates with a Batcher network. Large tensors are split by
-// coordinate range across GOMAXPROCS goroutines; every coordinate sees
-// the same operations in the same order whatever the split.
+// instruction and four deltas per pass; elsewhere with portable loops that
+// add several deltas per pass; both perform the identical IEEE
+// operations, which the golden vectors check on amd64 and arm64). The
+// robust rules sort blocks of coordinates with a Batcher network. Each
+// span is split by coordinate range across GOMAXPROCS goroutines, which
+// read and fuse their own ranges; every coordinate sees the same
+// operations in the same order whatever the span size or split.
 //
 // # Usage
 //

@@ -32,7 +32,8 @@ type Stats struct {
 // inputs with the same rule writes the same bytes, in any input order, on
 // any processor.
 //
-// Fuse streams: it holds one tensor of the base and of each delta at a time
+// Fuse streams: it holds one span (256 Ki values) of the base, of each
+// delta and of the output at a time, in buffers reused for the whole call
 // (plus one more pass over the deltas first when the rule clips). On error
 // w may hold a partial file, which the caller must discard; an error caused
 // by one delta is a *DeltaError naming it.
@@ -41,15 +42,23 @@ func Fuse(w io.Writer, base *checkpoint.Reader, inputs []Input, rule Rule) (Stat
 }
 
 func fuse(w io.Writer, base *checkpoint.Reader, inputs []Input, rule Rule, workers int) (Stats, error) {
+	return fuseSpans(w, base, inputs, rule, workers, spanElems)
+}
+
+// fuseSpans is fuse holding span coordinates per input at a time; span
+// must be a positive multiple of 4 (the norm's lanes).
+func fuseSpans(w io.Writer, base *checkpoint.Reader, inputs []Input, rule Rule, workers, span int) (Stats, error) {
 	p, err := newPlan(base, inputs, rule)
 	if err != nil {
 		return Stats{}, err
 	}
-	f := &fuser{plan: p, rule: rule, workers: workers}
+	f := &fuser{plan: p, rule: rule, workers: workers, spanSize: span}
 	f.stats.IDs = make([]string, len(p.inputs))
 	for i, in := range p.inputs {
 		f.stats.IDs[i] = in.ID
 	}
+	f.buf = newBuffers(len(f.inputs), min(f.maxElem, f.spanSize), workers)
+	f.net = network(len(f.inputs))
 	if err := f.setCoef(); err != nil {
 		return f.stats, err
 	}
@@ -60,12 +69,13 @@ func fuse(w io.Writer, base *checkpoint.Reader, inputs []Input, rule Rule, worke
 // fuser carries one Fuse call's state; used by one goroutine.
 type fuser struct {
 	*plan
-	rule    Rule
-	workers int
-	coef    []float32
-	net     [][2]int
-	out     []float32
-	stats   Stats
+	rule     Rule
+	workers  int
+	coef     []float32
+	net      [][2]int
+	spanSize int      // coordinates per input held at a time
+	buf      *buffers // reused for every span of every tensor
+	stats    Stats
 }
 
 // setCoef computes each delta's multiplier: its clip scale, times its
@@ -105,10 +115,10 @@ func allOne(v []float64) bool {
 	return true
 }
 
-// write streams the header and then each fused body tensor, in name order.
+// write streams the header and then each fused body tensor, in name
+// order, a span at a time.
 func (f *fuser) write(w io.Writer) error {
-	f.out = make([]float32, f.maxElem)
-	header, err := f.header(float32Bytes(f.out))
+	header, err := f.header()
 	if err != nil {
 		return err
 	}
@@ -116,15 +126,9 @@ func (f *fuser) write(w io.Writer) error {
 		return err
 	}
 	for _, name := range f.names {
-		out, err := f.tensor(name)
-		if err != nil {
+		if err := f.tensor(w, name); err != nil {
 			return err
 		}
-		if err := f.put(w, float32Bytes(out)); err != nil {
-			return err
-		}
-		f.stats.Tensors++
-		f.stats.Elems += int64(len(out))
 	}
 	return nil
 }
@@ -138,55 +142,53 @@ func (f *fuser) put(w io.Writer, b []byte) error {
 	return nil
 }
 
-// tensor reads one body tensor of the base and of every delta and fuses it
-// into f.out.
-func (f *fuser) tensor(name string) ([]float32, error) {
-	bv, err := readF32(f.base, name)
-	if err != nil {
-		return nil, fmt.Errorf("base: %w", err)
-	}
-	ds := make([][]float32, len(f.inputs))
-	for i, in := range f.inputs {
-		if ds[i], err = readF32(in.Delta, name); err != nil {
-			return nil, &DeltaError{ID: in.ID, Tensor: name, Err: err}
+// tensor fuses one body tensor span by span and writes each span.
+func (f *fuser) tensor(w io.Writer, name string) error {
+	_, shape, _ := f.base.Info(name)
+	n := elems(shape)
+	for lo := 0; lo < n; lo += f.spanSize {
+		hi := min(lo+f.spanSize, n)
+		bad, err := f.span(name, lo, hi)
+		if err != nil {
+			return err
+		}
+		if bad {
+			return f.diagnose(name, n, lo, f.buf.out[:hi-lo])
+		}
+		if err := f.put(w, float32Bytes(f.buf.out[:hi-lo])); err != nil {
+			return err
 		}
 	}
-	if f.net == nil {
-		f.net = network(len(ds))
-	}
-	j := job{rule: f.rule, out: f.out[:len(bv)], base: bv, ds: ds, coef: f.coef, net: f.net}
-	if j.run(f.workers) {
-		return nil, f.diagnose(name, j)
-	}
-	return j.out, nil
-}
-
-func readF32(r *checkpoint.Reader, name string) ([]float32, error) {
-	if _, shape, ok := r.Info(name); ok && elems(shape) == 0 {
-		// Not read: a zero-length ReadAt at the end of a file reports EOF.
-		return []float32{}, nil
-	}
-	t, err := r.Tensor(name)
-	if err != nil {
-		return nil, err
-	}
-	return t.F32View()
+	f.stats.Tensors++
+	f.stats.Elems += int64(n)
+	return nil
 }
 
 // diagnose names the first non-finite input behind a non-finite result,
-// or reports an overflow when every input was finite.
-func (f *fuser) diagnose(name string, j job) error {
-	if i, v, ok := firstNonFinite(j.base); ok {
+// or reports an overflow when every input was finite. out holds the span
+// at lo where the result first went non-finite (earlier spans were all
+// finite). The inputs are scanned whole, base first, so the error does
+// not depend on the span size.
+func (f *fuser) diagnose(name string, n, lo int, out []float32) error {
+	buf := f.buf.base
+	i, v, bad, err := scan(f.base, name, n, buf)
+	if err != nil {
+		return fmt.Errorf("base: %w", err)
+	}
+	if bad {
 		return fmt.Errorf("%w: base tensor %q element %d is %v", ErrNonFinite, name, i, v)
 	}
-	for k, d := range j.ds {
-		if i, v, ok := firstNonFinite(d); ok {
-			return &DeltaError{ID: f.inputs[k].ID, Tensor: name,
-				Err: fmt.Errorf("%w: element %d is %v", ErrNonFinite, i, v)}
+	for _, in := range f.inputs {
+		i, v, bad, err := scan(in.Delta, name, n, buf)
+		if err != nil || bad {
+			if err == nil {
+				err = fmt.Errorf("%w: element %d is %v", ErrNonFinite, i, v)
+			}
+			return &DeltaError{ID: in.ID, Tensor: name, Err: err}
 		}
 	}
-	i, v, _ := firstNonFinite(j.out)
-	return fmt.Errorf("%w: tensor %q element %d became %v", ErrOverflow, name, i, v)
+	i, v, _ = firstNonFinite(out)
+	return fmt.Errorf("%w: tensor %q element %d became %v", ErrOverflow, name, lo+i, v)
 }
 
 func firstNonFinite(v []float32) (int, float32, bool) {

@@ -33,6 +33,9 @@ func TestGolden(t *testing.T) {
 		writeGoldenInputs(t)
 	}
 	t.Run("default", testGolden)
+	viewInputs = true
+	t.Run("views", testGolden)
+	viewInputs = false
 	if useVector {
 		useVector = false
 		defer func() { useVector = true }()

@@ -2,7 +2,6 @@ package fusion
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"math"
 	"unsafe"
@@ -11,49 +10,19 @@ import (
 )
 
 // header returns the canonical safetensors header (length prefix included)
-// of the fused file. It is produced by checkpoint.Write itself, stopped
-// once the header is out, so it cannot drift from checkpoint.Encode. The
-// tensors' data are slices of scratch (at least 4*maxElem bytes), which
-// Write never reaches.
-func (p *plan) header(scratch []byte) ([]byte, error) {
-	f := &checkpoint.File{Meta: p.base.Meta}
-	for _, name := range p.names {
+// of the fused file, from checkpoint.Header, which builds it exactly as
+// checkpoint.Encode does.
+func (p *plan) header() ([]byte, error) {
+	layout := make([]checkpoint.Tensor, len(p.names))
+	for i, name := range p.names {
 		_, shape, _ := p.base.Info(name)
-		data := scratch[:4*elems(shape)]
-		f.Tensors = append(f.Tensors, checkpoint.Tensor{Name: name, DType: checkpoint.F32, Shape: shape, Data: data})
+		layout[i] = checkpoint.Tensor{Name: name, DType: checkpoint.F32, Shape: shape}
 	}
-	var c headerCapture
-	err := checkpoint.Write(&c, f)
-	if err != nil && !errors.Is(err, errHeaderDone) {
+	h, err := checkpoint.Header(p.base.Meta, layout)
+	if err != nil {
 		return nil, fmt.Errorf("build fused header: %w", err)
 	}
-	if !c.done {
-		return nil, fmt.Errorf("build fused header: checkpoint.Write stopped early")
-	}
-	return c.buf, nil
-}
-
-var errHeaderDone = errors.New("header captured")
-
-// headerCapture keeps the length prefix and the header, then refuses
-// further writes.
-type headerCapture struct {
-	buf  []byte
-	done bool
-}
-
-func (c *headerCapture) Write(b []byte) (int, error) {
-	if c.done {
-		return 0, errHeaderDone
-	}
-	c.buf = append(c.buf, b...)
-	if len(c.buf) >= 8 {
-		need := 8 + binary.LittleEndian.Uint64(c.buf[:8])
-		if uint64(len(c.buf)) >= need {
-			c.buf, c.done = c.buf[:need], true
-		}
-	}
-	return len(b), nil
+	return h, nil
 }
 
 // float32Bytes returns the little-endian bytes of v, sharing v's memory on

@@ -19,8 +19,19 @@ func open(t testing.TB, f *checkpoint.File) *checkpoint.Reader {
 	return openBytes(t, b)
 }
 
+// viewInputs makes openBytes use checkpoint.OpenBytes, so Fuse reads its
+// inputs through in-place views instead of copies.
+var viewInputs = false
+
 func openBytes(t testing.TB, b []byte) *checkpoint.Reader {
 	t.Helper()
+	if viewInputs {
+		r, err := checkpoint.OpenBytes(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
 	r, err := checkpoint.Open(bytes.NewReader(b), int64(len(b)))
 	if err != nil {
 		t.Fatal(err)
@@ -131,4 +142,16 @@ func mustRule(t testing.TB, s string) Rule {
 		t.Fatal(err)
 	}
 	return r
+}
+
+// readF32 reads one whole F32 tensor (tests only; Fuse streams spans).
+func readF32(r *checkpoint.Reader, name string) ([]float32, error) {
+	if _, shape, ok := r.Info(name); ok && elems(shape) == 0 {
+		return []float32{}, nil
+	}
+	t, err := r.Tensor(name)
+	if err != nil {
+		return nil, err
+	}
+	return t.F32View()
 }

@@ -38,6 +38,42 @@ type job struct {
 	coef []float32
 	// net is the sorting network for len(ds) inputs (robust rules only).
 	net [][2]int
+	// scratch, when set, is reused for the accumulator and sort columns
+	// (one goroutine's; run(1) only); nil allocates per call.
+	scratch *scratch
+}
+
+// scratch is one goroutine's working memory for job.linear and job.robust.
+type scratch struct {
+	acc  []float32
+	cols [][]int32
+	tmp  []float32
+}
+
+// accBuf returns an accumulator of n values.
+func (s *scratch) accBuf(n int) []float32 {
+	if s == nil {
+		return make([]float32, n)
+	}
+	if cap(s.acc) < n {
+		s.acc = make([]float32, n)
+	}
+	return s.acc[:n]
+}
+
+// sortBufs returns n sort columns and a temporary row of robustChunk.
+func (s *scratch) sortBufs(n int) ([][]int32, []float32) {
+	if s == nil {
+		s = &scratch{}
+	}
+	if len(s.cols) < n {
+		s.cols = make([][]int32, n)
+		for i := range s.cols {
+			s.cols[i] = make([]int32, robustChunk)
+		}
+		s.tmp = make([]float32, robustChunk)
+	}
+	return s.cols[:n], s.tmp
 }
 
 // run fuses the whole tensor on up to workers goroutines and reports
@@ -75,7 +111,7 @@ func (j *job) linear(lo, hi int) bool {
 	if useVector {
 		size = vecChunk
 	}
-	acc := make([]float32, min(size, hi-lo))
+	acc := j.scratch.accBuf(min(size, hi-lo))
 	var bad uint32
 	for c := lo; c < hi; c += size {
 		e := min(c+size, hi)
@@ -128,18 +164,28 @@ func (j *job) accumulate(a []float32, c, e int) {
 }
 
 // accumulateVector is accumulate with one vectorised pass over a per
-// delta (a stays in L1): the same additions in the same order.
+// group of up to four deltas (a stays in L1): the same additions in the
+// same order.
 func (j *job) accumulateVector(a []float32, c, e int) {
 	if j.coef == nil {
 		copy(a, j.ds[0][c:e])
-		for _, d := range j.ds[1:] {
+		rest := j.ds[1:]
+		for ; len(rest) >= 4; rest = rest[4:] {
+			add4To(a, rest[0][c:e], rest[1][c:e], rest[2][c:e], rest[3][c:e])
+		}
+		for _, d := range rest {
 			addTo(a, d[c:e])
 		}
 		return
 	}
 	scaleTo(a, j.ds[0][c:e], j.coef[0])
-	for i, d := range j.ds[1:] {
-		addScaledTo(a, d[c:e], j.coef[i+1])
+	i := 1
+	for ; i+4 <= len(j.ds); i += 4 {
+		k := (*[4]float32)(j.coef[i : i+4])
+		addScaled4To(a, j.ds[i][c:e], j.ds[i+1][c:e], j.ds[i+2][c:e], j.ds[i+3][c:e], k)
+	}
+	for ; i < len(j.ds); i++ {
+		addScaledTo(a, j.ds[i][c:e], j.coef[i])
 	}
 }
 

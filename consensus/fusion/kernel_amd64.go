@@ -30,3 +30,16 @@ func mulAddTo(out, base, a []float32, k float32) uint32
 //
 //go:noescape
 func divAddTo(out, base, a []float32, k float32) uint32
+
+// add4To sets a[i] = (((a[i] + b[i]) + c[i]) + d[i]) + e[i]. b, c, d and e
+// must be at least as long as a.
+//
+//go:noescape
+func add4To(a, b, c, d, e []float32)
+
+// addScaled4To sets a[i] = (((a[i] + float32(k[0]*b[i])) + float32(k[1]*c[i]))
+// + float32(k[2]*d[i])) + float32(k[3]*e[i]), every product rounded to
+// float32 before it is added. b, c, d and e must be at least as long as a.
+//
+//go:noescape
+func addScaled4To(a, b, c, d, e []float32, k *[4]float32)

@@ -16,11 +16,7 @@ const robustChunk = 512
 // depends only on the multiset of values.
 func (j *job) robust(lo, hi int) bool {
 	n := len(j.ds)
-	cols := make([][]int32, n)
-	for i := range cols {
-		cols[i] = make([]int32, robustChunk)
-	}
-	tmp := make([]float32, robustChunk)
+	cols, tmp := j.scratch.sortBufs(n)
 	var bad uint32
 	for c := lo; c < hi; c += robustChunk {
 		e := min(c+robustChunk, hi)

@@ -37,6 +37,7 @@ type Reader struct {
 	base    int64
 	entries map[string]entry
 	names   []string
+	mem     []byte // the whole file, when opened with OpenBytes
 }
 
 // Open reads and validates the header of a safetensors file of the given size.

@@ -22,6 +22,13 @@
 //     overlap, leave gaps or stop short of the end. It never panics on any
 //     input (FuzzDecode checks this).
 //
+// Streaming: Open gives a Reader over any io.ReaderAt; Tensor copies one
+// tensor out, ReadInto and ReadRangeInto fill a caller's buffer (whole or a
+// byte range) without allocating, and a Reader from OpenBytes can View data
+// in place. Header gives the bytes Encode writes before the tensor data, so
+// a writer that produces tensors piece by piece (fusion) still writes
+// Encode's exact bytes.
+//
 // Tensor names follow the convention "body.<...>" for weights the swarm shares
 // and "head.<...>" for per-task heads that are never fused (see IsHead).
 package checkpoint

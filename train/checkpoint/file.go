@@ -122,7 +122,13 @@ func buildHeader(f *File) ([]byte, []Tensor, error) {
 	ts := append([]Tensor(nil), f.Tensors...)
 	sort.Slice(ts, func(i, j int) bool { return ts[i].Name < ts[j].Name })
 	sizes := make([]int64, len(ts))
+	if err := checkMeta(f.Meta); err != nil {
+		return nil, nil, fmt.Errorf("encode: %w", err)
+	}
 	for i, t := range ts {
+		if i > 0 && ts[i-1].Name == t.Name {
+			return nil, nil, fmt.Errorf("encode: duplicate tensor %q", t.Name)
+		}
 		if err := checkEncodable(t); err != nil {
 			return nil, nil, fmt.Errorf("encode: %w", err)
 		}

@@ -101,3 +101,30 @@ func TestHeaderPlusDataIsEncode(t *testing.T) {
 		t.Fatal("Header accepted the reserved name")
 	}
 }
+
+// A Reader from OpenBytes views tensor data in place; one from Open does not.
+func TestView(t *testing.T) {
+	f := &File{Tensors: []Tensor{NewF32("a", []int{3}, []float32{1, 2, 3}), NewF32("b", []int{2}, []float32{4, 5})}}
+	b, err := Encode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := OpenBytes(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, ok, err := r.View("a", 4, 8)
+	if err != nil || !ok || !bytes.Equal(v, f.Tensors[0].Data[4:12]) {
+		t.Fatalf("View = %x, %v, %v", v, ok, err)
+	}
+	if &v[0] != &b[len(b)-20+4] {
+		t.Fatal("View copied the data")
+	}
+	if _, _, err := r.View("b", 4, 8); err == nil || !strings.Contains(err.Error(), "outside") {
+		t.Fatalf("out-of-range View: %v", err)
+	}
+	plain := openEncoded(t, f)
+	if _, ok, err := plain.View("a", 0, 4); ok || err != nil {
+		t.Fatalf("View on an Open reader: ok %v, err %v", ok, err)
+	}
+}
