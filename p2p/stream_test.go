@@ -240,3 +240,27 @@ func TestFetchFromFallsBackToBitswap(t *testing.T) {
 		t.Fatal("bytes fetched over the fallback differ")
 	}
 }
+
+// Blocks a direct fetch stores are ordinary blocks: they survive a
+// restart, and GC removes them when nothing pins them.
+func TestFetchDirectStoredBlocks(t *testing.T) {
+	f := newDAGFixture(t)
+	key, repo := testKey(t), t.TempDir()
+	dst := startNode(t, nil, key, repo)
+	connectAll(t, f.src, dst)
+	if _, err := dst.FetchDirect(context.Background(), f.src.ID(), f.root, 1<<30, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := dst.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f.dst = startNode(t, nil, key, repo)
+	if got := f.exported(t); !bytes.Equal(got, f.data) {
+		t.Fatal("blocks read back after a restart differ")
+	}
+	st, err := f.dst.Blocks().GC(context.Background())
+	if err != nil || st.Removed != len(dagBlocks(t, f.src.Blocks(), f.root)) {
+		t.Fatalf("GC removed %d blocks (%v), want the whole DAG", st.Removed, err)
+	}
+	assertNotStored(t, f.dst, f.root)
+}
