@@ -8,7 +8,12 @@
 //     SIGKILLed holder never blocks a restart), config.json, the identity key
 //     (made by p2p), the block store directory (p2p's), the block journal, the
 //     round index (rounds/, state.json), the node's own contribution log with
-//     its task heads (contributions/), and the API address and token files;
+//     its task heads (contributions/), the journal of its own check and
+//     fusion results (verdicts.journal), and the API address and token files;
+//   - the keep policy: what the block store pins (genesis, the chain's
+//     records, bases and fused files from the final record up, deltas of
+//     non-final rounds, its own contributions) and garbage collection, every
+//     Config.GCEvery rounds and offline through CollectGarbage;
 //   - the Ready loop (Node.Run): one goroutine owns the consensus.Machine,
 //     feeds it gossip, ticks and worker results, and does the I/O its Ready
 //     asks for in order (persist, publish, fetch/check/fuse, events), then

@@ -44,6 +44,7 @@ type runtime struct {
 	syncUntil time.Time
 	heard     bool   // a peer's gossip arrived
 	gcRound   uint64 // head round at the last garbage collection
+	replayed  bool   // the journal brought back blocks at start
 }
 
 // workDone is a finished fetch, check or fusion: the message to Step.
@@ -155,6 +156,7 @@ func (rt *runtime) replay(ctx context.Context, cids []cid.Cid) {
 	if gone := all - len(cids); gone > 0 {
 		rt.n.log.Info("journalled blocks removed by gc are not replayed", "blocks", gone)
 	}
+	rt.replayed = len(cids) > 0
 	for _, c := range cids {
 		blk, err := rt.net.blocks.GetBlock(ctx, c)
 		if err != nil {
@@ -190,8 +192,11 @@ func (rt *runtime) loop(ctx context.Context) error {
 	rt.startWorkers(ctx)
 	rt.n.setRunning(rt)
 	rt.logStart()
-	if len(rt.net.host.Peers()) > 0 {
+	if len(rt.net.host.Peers()) > 0 || rt.replayed {
+		// Hold training until peers' re-announcements (or, alone, the
+		// replayed chain's checks and fusions) brought the current head.
 		rt.syncUntil = time.Now().Add(rt.n.cfg.AnnounceEvery + time.Second)
+		rt.heard = len(rt.net.host.Peers()) == 0
 	}
 	tick := time.NewTicker(rt.n.cfg.TickInterval)
 	defer tick.Stop()

@@ -14,7 +14,8 @@
 //     caller hook that returns Accept, Reject or Ignore;
 //   - Blocks: a pebble-backed blockstore, blockservice and bitswap; UnixFS
 //     import/export with the fixed profile of package p2p/ufs; records by CID;
-//     fetch with deadline, size cap and progress; pins and garbage collection.
+//     fetch with deadline, size cap and progress; recursive and direct pins
+//     and garbage collection.
 //
 // What it does not own: what payloads mean (consensus encodes records and
 // announcements), when to publish or fetch (the node's Ready loop), the

@@ -37,6 +37,10 @@ func init() {
 			&cli.IntSliceFlag{Name: "sweep", Value: cli.NewIntSlice(d.Sweep...), Usage: "contributors-per-round counts of the fixed-data sweep (0 alone: none)"},
 			&cli.IntFlag{Name: "eval-every", Usage: "evaluate the ColD bases only every N rounds and at the last (0: every round)"},
 			&cli.IntFlag{Name: "workers", Value: d.Workers, Usage: "parallel training jobs (results do not depend on it)"},
+			&cli.StringFlag{Name: "attack", Usage: "poisoning: KIND[:PARAM], one of scale[:F] (default x100), signflip[:F], noise[:F] (F x an honest delta's norm) or backdoor[:CLASS] (trigger token, labels flipped to CLASS)"},
+			&cli.IntFlag{Name: "attackers", Value: d.Attackers, Usage: "with --attack: the contributors holding the first N seen tasks attack"},
+			&cli.BoolFlag{Name: "no-baselines", Usage: "skip the fuse-once, multitask and single-task baselines"},
+			&cli.StringSliceFlag{Name: "protocols", Usage: "evaluation protocols to run: finetune, probe (default both)"},
 			&cli.StringFlag{Name: "out", Value: "lab-out", Usage: "output `DIR`"},
 			&cli.BoolFlag{Name: "quick", Usage: "small preset: 2 rounds of 2, 1 seed, ~300 examples per task, no sweep"},
 		},
@@ -79,6 +83,7 @@ func labConfig(c *cli.Context) lab.Config {
 		"rounds": &cfg.Rounds, "per-round": &cfg.PerRound, "buckets": &cfg.Buckets, "seeds": &cfg.Seeds,
 		"max-train": &cfg.MaxTrain, "max-dev": &cfg.MaxDev, "max-test": &cfg.MaxTest, "epochs": &cfg.Contrib.Epochs,
 		"eval-epochs": &cfg.Finetune.Epochs, "probe-epochs": &cfg.Probe.Epochs, "workers": &cfg.Workers, "eval-every": &cfg.EvalEvery,
+		"attackers": &cfg.Attackers,
 	}
 	for name, p := range ints {
 		if c.IsSet(name) {
@@ -91,6 +96,7 @@ func labConfig(c *cli.Context) lab.Config {
 	if c.IsSet("rule") {
 		cfg.Rule = c.String("rule")
 	}
+	cfg.Attack, cfg.NoBaselines, cfg.Protocols = c.String("attack"), c.Bool("no-baselines"), c.StringSlice("protocols")
 	if c.IsSet("sweep") {
 		cfg.Sweep = sweepFlag(c.IntSlice("sweep"))
 	}

@@ -70,9 +70,7 @@ func (r *coldRun) contribute(ctx context.Context, round int, base []byte, picks 
 	}
 	out := make([]contribution, len(picks))
 	err = parallel(ctx, len(picks), r.cfg.Workers, func(ctx context.Context, i int) error {
-		opt := r.cfg.Contrib
-		opt.Seed = derive(r.seed, uint64(round), uint64(picks[i]))
-		c, err := finetuneDelta(ctx, bf, r.seen[picks[i]], opt)
+		c, err := r.contributeOne(ctx, round, bf, picks[i])
 		if err != nil {
 			return fmt.Errorf("lab: %s round %d: %w", r.label, round, err)
 		}
@@ -80,6 +78,49 @@ func (r *coldRun) contribute(ctx context.Context, round int, base []byte, picks 
 		return nil
 	})
 	return out, err
+}
+
+// contributeOne is the contribution of the contributor holding seen task
+// pick: its honest delta, or what it sends instead when it attacks.
+func (r *coldRun) contributeOne(ctx context.Context, round int, bf *checkpoint.File, pick int) (contribution, error) {
+	opt := r.cfg.Contrib
+	opt.Seed = derive(r.seed, uint64(round), uint64(pick))
+	t := r.seen[pick]
+	if !r.cfg.attacker(pick) {
+		return finetuneDelta(ctx, bf, t, opt)
+	}
+	a := r.cfg.attack()
+	var c contribution
+	var err error
+	if a.Kind == AttackBackdoor {
+		c, err = r.backdoorDelta(ctx, bf, t, opt, a)
+	} else if c, err = finetuneDelta(ctx, bf, t, opt); err == nil {
+		c.Delta, err = a.transform(c.Delta, derive(r.seed, uint64(round), uint64(pick), 0xa77ac))
+	}
+	if err != nil {
+		return contribution{}, err
+	}
+	c.Attack = a.String()
+	c.DeltaCID, err = fileCID(c.Delta)
+	return c, err
+}
+
+// backdoorDelta finetunes on the poisoned copy of t and bounds the delta's
+// norm just under the swarm's clip norm, claiming t's honest example count.
+func (r *coldRun) backdoorDelta(ctx context.Context, bf *checkpoint.File, t *Task, opt train.Options, a Attack) (contribution, error) {
+	pt, err := poisonTask(t, int(a.Param))
+	if err != nil {
+		return contribution{}, err
+	}
+	c, err := finetuneDelta(ctx, bf, pt, opt)
+	if err != nil {
+		return contribution{}, err
+	}
+	c.Examples = len(t.Train)
+	if c.Delta, err = boundNorm(c.Delta, 0.99*r.swarm.rule.Clip); err != nil {
+		return contribution{}, fmt.Errorf("lab: backdoor delta: %w", err)
+	}
+	return c, nil
 }
 
 // finetuneDelta is a node's contribution: finetune base on task (with a

@@ -38,6 +38,17 @@ type Config struct {
 	// contributors. Evaluated with the probe protocol. Empty: no sweep.
 	Sweep []int
 
+	// Attack is what the attackers send instead of their honest delta
+	// (ParseAttack: "", none, scale:F, signflip:F, noise:F, backdoor:CLASS).
+	// The contributors holding the first Attackers seen tasks attack in every
+	// round they take part in.
+	Attack    string
+	Attackers int
+	// NoBaselines skips the fuse-once, multitask and single-task baselines.
+	NoBaselines bool
+	// Protocols lists the evaluation protocols to run (empty: both).
+	Protocols []string
+
 	// EvalEvery evaluates the ColD bases (and the sweep's) only every k
 	// rounds and at the last round; 0 or 1: every round.
 	EvalEvery int
@@ -61,7 +72,7 @@ func DefaultConfig() Config {
 	return Config{
 		Model: "bag", Buckets: 1 << 15, Rounds: 20, PerRound: 4, Seeds: 3, Rule: "mean",
 		MaxTrain: 2000, MaxDev: 500, MaxTest: 1000,
-		Contrib: c, Finetune: ft, Probe: pr, Sweep: []int{2, 4, 8}, Workers: 2,
+		Contrib: c, Finetune: ft, Probe: pr, Sweep: []int{2, 4, 8}, Workers: 2, Attackers: 1,
 	}
 }
 
@@ -119,6 +130,9 @@ func (c Config) Validate() error {
 	if err := c.validateSweep(); err != nil {
 		return err
 	}
+	if err := c.validateAttack(); err != nil {
+		return err
+	}
 	return errors.Join(optErr("contributor", c.Contrib), optErr("finetune", c.Finetune), optErr("probe", c.Probe))
 }
 
@@ -160,4 +174,39 @@ func optErr(what string, o train.Options) error {
 // evaluated says whether the base after round r is scored.
 func (c Config) evaluated(r int) bool {
 	return c.EvalEvery <= 1 || r%c.EvalEvery == 0 || r == c.Rounds
+}
+
+func (c Config) validateAttack() error {
+	a, err := ParseAttack(c.Attack)
+	if err != nil {
+		return err
+	}
+	if a.Kind != AttackNone && (c.Attackers < 1 || c.Attackers >= c.PerRound) {
+		return fmt.Errorf("lab: --attackers %d must be in 1..%d (fewer than the contributors per round)", c.Attackers, c.PerRound-1)
+	}
+	for _, p := range c.Protocols {
+		if p != Finetune && p != Probe {
+			return fmt.Errorf("lab: --protocols: unknown protocol %q (want %s or %s)", p, Finetune, Probe)
+		}
+	}
+	return nil
+}
+
+// attack is the parsed Attack (Validate has checked it).
+func (c Config) attack() Attack {
+	a, _ := ParseAttack(c.Attack)
+	return a
+}
+
+// attacker says whether the contributor holding seen task i attacks.
+func (c Config) attacker(i int) bool {
+	return c.attack().Kind != AttackNone && i < c.Attackers
+}
+
+// protocols returns the evaluation protocols to run.
+func (c Config) protocols() []string {
+	if len(c.Protocols) == 0 {
+		return []string{Finetune, Probe}
+	}
+	return c.Protocols
 }

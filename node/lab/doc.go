@@ -30,6 +30,17 @@
 //   - optionally, the contributors-per-round sweep with the total examples
 //     per round fixed (probe protocol only).
 //
+// Poisoning (Config.Attack, Attackers): the contributors holding the first
+// Attackers seen tasks send, in every round they take part in, a scaled,
+// sign-flipped or noise delta built from their honest one, or a backdoor
+// delta finetuned on triggered, relabelled copies of their examples (its
+// norm kept under the genesis clip norm). The attacker's delta takes the
+// honest path: delta file, CID, signed contribution, fusion.Fuse under the
+// swarm's rule. The backdoor's attack success rate (the share of triggered
+// test inputs of other classes put in the target class by the evaluated
+// body and head) is scored as group Backdoor. NoBaselines and Protocols
+// shorten such runs.
+//
 // Invariants: the same Config gives the same scores, CIDs and records on
 // every run whatever Workers is: work items are independent, results are
 // stored by index and every seed is derived from (seed, round, task).

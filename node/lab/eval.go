@@ -77,20 +77,44 @@ func (e *evaluator) score(ctx context.Context, bodies []body, protocols []string
 		}
 	}
 	out := make([]Score, len(jobs))
+	asr := make([]*Score, len(jobs))
 	var done atomic.Int64
 	err = parallel(ctx, len(jobs), e.cfg.Workers, func(ctx context.Context, i int) error {
 		j := jobs[i]
-		m, err := e.one(ctx, files[j.body], j)
+		res, err := e.one(ctx, files[j.body], j)
+		if err == nil {
+			asr[i], err = e.backdoor(res, bodies[j.body], j)
+		}
 		if err != nil {
 			return fmt.Errorf("lab: evaluate %s round %d on %s (%s): %w", bodies[j.body].model, bodies[j.body].round, e.tasks[j.task].Name, j.protocol, err)
 		}
-		t := e.tasks[j.task]
+		t, m := e.tasks[j.task], res.Test
 		out[i] = Score{Seed: e.seed, Model: bodies[j.body].model, Round: bodies[j.body].round, Protocol: j.protocol,
 			Group: t.Group, Task: t.Name, Accuracy: m.Accuracy, MacroF1: m.MacroF1, N: m.N}
 		e.tick(done.Add(1), len(jobs))
 		return nil
 	})
+	for _, s := range asr {
+		if s != nil {
+			out = append(out, *s)
+		}
+	}
 	return out, err
+}
+
+// backdoor returns the attack-success score of a backdoor attacker's task
+// (nil for every other task or attack).
+func (e *evaluator) backdoor(res *train.Result, b body, j evalJob) (*Score, error) {
+	a, t := e.cfg.attack(), e.tasks[j.task]
+	if a.Kind != AttackBackdoor || t.Group != Seen || !e.cfg.attacker(j.task) {
+		return nil, nil
+	}
+	m, err := attackSuccess(res, t, int(a.Param))
+	if err != nil {
+		return nil, err
+	}
+	return &Score{Seed: e.seed, Model: b.model, Round: b.round, Protocol: j.protocol, Group: Backdoor,
+		Task: backdoorName(t.Name), Accuracy: m.Accuracy, N: m.N}, nil
 }
 
 func (e *evaluator) tick(n int64, total int) {
@@ -101,18 +125,14 @@ func (e *evaluator) tick(n int64, total int) {
 }
 
 // one trains a fresh head (and the body, for finetune) and scores the test split.
-func (e *evaluator) one(ctx context.Context, f *checkpoint.File, j evalJob) (train.Metrics, error) {
+func (e *evaluator) one(ctx context.Context, f *checkpoint.File, j evalJob) (*train.Result, error) {
 	t := e.tasks[j.task]
 	opt, run := e.cfg.Finetune, train.Finetune
 	if j.protocol == Probe {
 		opt, run = e.cfg.Probe, train.Probe
 	}
 	opt.Seed = derive(uint64(e.seed), uint64(j.task), protocolID(j.protocol), 0xe7a1)
-	res, err := run(ctx, f, t.Task, opt, nil)
-	if err != nil {
-		return train.Metrics{}, err
-	}
-	return res.Test, nil
+	return run(ctx, f, t.Task, opt, nil)
 }
 
 func decodeBodies(bodies []body) ([]*checkpoint.File, error) {

@@ -110,7 +110,7 @@ func Points(scores []Score) []Point {
 	ix := newIndex(scores)
 	var out []Point
 	for _, k := range ix.keys() {
-		for _, g := range []Group{Seen, Unseen} {
+		for _, g := range []Group{Seen, Unseen, Backdoor} {
 			if p, ok := ix.point(k, g); ok {
 				out = append(out, p)
 			}

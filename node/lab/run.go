@@ -112,7 +112,7 @@ func (s *seedRun) run(ctx context.Context) (SeedRun, []Score, error) {
 	}
 	ev := &evaluator{cfg: s.cfg, seed: s.seed, tasks: s.tasks, log: s.log}
 	s.log.printf("seed %d: evaluating %d bodies on %d tasks, finetune and probe", s.seed, len(bodies), len(s.tasks))
-	scores, err := ev.score(ctx, bodies, []string{Finetune, Probe})
+	scores, err := ev.score(ctx, bodies, s.cfg.protocols())
 	if err != nil {
 		return s.out, nil, err
 	}
@@ -138,6 +138,9 @@ func (s *seedRun) models(ctx context.Context, sw *swarm, gf *checkpoint.File, ge
 		if s.cfg.evaluated(r) {
 			bodies = append(bodies, body{model: ModelColD, round: r, data: ch.Bases[r]})
 		}
+	}
+	if s.cfg.NoBaselines {
+		return bodies, nil, nil
 	}
 	once, singles, err := s.oneRound(ctx, sw, gf, genesis)
 	if err != nil {

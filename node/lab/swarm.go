@@ -86,6 +86,7 @@ type contribution struct {
 	Delta    []byte
 	DeltaCID cid.Cid
 	Test     train.Metrics // the contributor's finetuned model on its own test split
+	Attack   string        // the attack it mounted ("" for an honest contributor)
 }
 
 // Contribution is a contribution as the lab reports it.
@@ -95,7 +96,9 @@ type Contribution struct {
 	CID      string  `json:"cid"`   // the signed wire.Contribution
 	Delta    string  `json:"delta"` // the delta file's UnixFS CID
 	Examples int     `json:"examples"`
-	TestAcc  float64 `json:"test_acc"` // the contributor's own finetuned model on its task
+	TestAcc  float64 `json:"test_acc"`         // the contributor's own finetuned model on its task
+	Attack   string  `json:"attack,omitempty"` // what an attacker sent instead of its honest delta
+	Norm     float64 `json:"norm"`             // L2 norm of the delta it sent
 }
 
 // Round is one closed round: the record a swarm would have written.
@@ -170,8 +173,12 @@ func (s *swarm) sign(round int, base cid.Cid, c contribution) (Contribution, cid
 	}
 	cc := wire.CIDOf(b)
 	s.blocks[cc] = b
+	norm, err := bodyNorm(c.Delta, nil)
+	if err != nil {
+		return Contribution{}, cid.Undef, fmt.Errorf("lab: norm of %s's delta: %w", c.Task, err)
+	}
 	return Contribution{Task: c.Task, Peer: signer.ID().String(), CID: cc.String(), Delta: c.DeltaCID.String(),
-		Examples: c.Examples, TestAcc: c.Test.Accuracy}, cc, nil
+		Examples: c.Examples, TestAcc: c.Test.Accuracy, Attack: c.Attack, Norm: norm}, cc, nil
 }
 
 // fuseBytes is the node's fusion step on in-memory files: base plus the

@@ -58,13 +58,18 @@ type ConfigInfo struct {
 	SweepBudget   int           `json:"sweep_examples_per_round,omitempty"`
 	EvalEvery     int           `json:"eval_every,omitempty"`
 	Workers       int           `json:"workers"`
+	Attack        string        `json:"attack"`
+	Attackers     int           `json:"attackers"`
+	NoBaselines   bool          `json:"no_baselines,omitempty"`
+	Protocols     []string      `json:"protocols"`
 }
 
 func infoOf(c Config) ConfigInfo {
 	return ConfigInfo{Seen: c.Seen, Unseen: c.Unseen, Model: c.Model, Buckets: c.Buckets, Rounds: c.Rounds,
 		PerRound: c.PerRound, Seeds: c.Seeds, Rule: c.Rule, MaxTrain: c.MaxTrain, MaxDev: c.MaxDev, MaxTest: c.MaxTest,
 		Contrib: c.Contrib, Finetune: c.Finetune, Probe: c.Probe, OneShotEpochs: c.OneShotEpochs(),
-		Sweep: c.Sweep, SweepBudget: c.Budget(), EvalEvery: c.EvalEvery, Workers: c.Workers}
+		Sweep: c.Sweep, SweepBudget: c.Budget(), EvalEvery: c.EvalEvery, Workers: c.Workers,
+		Attack: c.attack().String(), Attackers: attackers(c), NoBaselines: c.NoBaselines, Protocols: c.protocols()}
 }
 
 // NewReport summarises a result.
@@ -180,4 +185,12 @@ func roundRows(seeds []SeedRun) [][]string {
 		}
 	}
 	return rows
+}
+
+// attackers is the number of attackers a run had (0 without an attack).
+func attackers(c Config) int {
+	if c.attack().Kind == AttackNone {
+		return 0
+	}
+	return c.Attackers
 }
