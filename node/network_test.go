@@ -184,3 +184,25 @@ func TestCheckListenBusyPort(t *testing.T) {
 		t.Fatalf("freed port: %v", err)
 	}
 }
+
+// The node hands its bootstrap peers, redial settings and the genesis
+// allowlist to p2p, which redials and gates with them.
+func TestP2PConfigCarriesBootstrapAndAllow(t *testing.T) {
+	n := &Node{cfg: DefaultConfig()}
+	n.cfg.Bootstrap = []string{"/ip4/127.0.0.1/tcp/4011/p2p/12D3KooWSADS2KAigAacGnF9L99Tn5pSoo8S9jpcD6QGyEHRfR7C"}
+	n.cfg.LowPeers, n.cfg.ReconnectEvery = 2, 3*time.Second
+	allow := sortedIDs(peerOf(t, t.TempDir()))
+	pc := n.p2pConfig(nil, allow)
+	if len(pc.Bootstrap) != 1 || pc.Bootstrap[0] != n.cfg.Bootstrap[0] {
+		t.Fatalf("bootstrap %v, want the node's", pc.Bootstrap)
+	}
+	if pc.LowPeers != 2 || pc.ReconnectEvery != 3*time.Second || len(pc.Allow) != 1 || pc.Allow[0] != allow[0] {
+		t.Fatalf("p2p config %+v", pc)
+	}
+	if err := pc.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if d := (&Node{cfg: DefaultConfig()}).p2pConfig(nil, nil); d.LowPeers != p2p.DefaultConfig().LowPeers || d.Allow != nil {
+		t.Fatalf("defaults not kept: %+v", d)
+	}
+}

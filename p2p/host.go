@@ -15,6 +15,7 @@ import (
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 )
@@ -141,6 +142,10 @@ func (n *Node) connect(ctx context.Context, ai peer.AddrInfo) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.DialTimeout)
 	defer cancel()
+	// Skip libp2p's dial backoff (5 s and up after a failed dial): redials
+	// are already paced by ReconnectEvery, and a peer that just dropped us
+	// must be reachable again at the next attempt.
+	ctx = network.WithForceDirectDial(ctx, "coldnode redial")
 	if err := n.host.Connect(ctx, ai); err != nil {
 		return fmt.Errorf("p2p connect %s: %w", ai.ID, err)
 	}

@@ -272,3 +272,12 @@ func checkPoisonJSON(t *testing.T, path string) {
 		t.Errorf("no backdoor point in the report")
 	}
 }
+
+func TestBackdoorTargetOutOfRangeFailsBeforeTraining(t *testing.T) {
+	cfg := quick(t, 1)
+	cfg.Attack = "backdoor:5" // sst2 has 2 classes
+	_, err := Run(context.Background(), cfg)
+	if err == nil || !strings.Contains(err.Error(), "target class 5 out of range") {
+		t.Errorf("Run: %v, want the out-of-range target named", err)
+	}
+}

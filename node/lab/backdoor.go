@@ -53,6 +53,23 @@ func triggered(split []data.Example, target int) []data.Example {
 	return out
 }
 
+// checkAttackers checks, before any training, that every backdoor
+// attacker's task can carry the trigger and has the target class.
+func checkAttackers(cfg Config, seen []*Task) error {
+	a := cfg.attack()
+	if a.Kind != AttackBackdoor {
+		return nil
+	}
+	for i, t := range seen {
+		if cfg.attacker(i) {
+			if err := checkTarget(t, int(a.Param)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 func checkTarget(t *Task, target int) error {
 	if t.Kind != data.Text {
 		return fmt.Errorf("lab: backdoor on %s: the task has feature vectors, not texts to put a trigger in", t.Name)

@@ -61,6 +61,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkAttackers(cfg, seen(tasks)); err != nil {
+		return nil, err
+	}
 	res := &Result{Config: cfg, Model: mc.Encode()}
 	for _, t := range tasks {
 		log.printf("%s (%s)", data.Summary(t.Task), t.Group)
