@@ -3,12 +3,14 @@ package consensus
 import (
 	"bytes"
 	"errors"
+	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/coldnode/coldnode/consensus/wire"
 	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/peer"
 )
 
 // Hostile-input regression tests (issue 7, "Bad input and hostile
@@ -27,7 +29,12 @@ var honest = []string{"a", "b", "c"}
 // genesis base; attack runs before the round may close.
 func hostileRound(t *testing.T, attack func(c *cluster)) *cluster {
 	t.Helper()
-	c := startCluster(t, params(3, 2), honest...)
+	return hostileRoundWith(t, params(3, 2), attack)
+}
+
+func hostileRoundWith(t *testing.T, p wire.Params, attack func(c *cluster)) *cluster {
+	t.Helper()
+	c := startCluster(t, p, honest...)
 	for _, n := range honest {
 		c.propose(n, false, false)
 	}
@@ -269,6 +276,29 @@ func TestHostileEquivocation(t *testing.T) {
 		}
 	}
 	closedWithout(t, c, first, second)
+}
+
+// In a private swarm, a validly signed contribution from a peer outside
+// the genesis allowlist is void: rejected naming the allowlist.
+func TestHostileNotAllowed(t *testing.T) {
+	p := params(3, 2)
+	for _, n := range honest {
+		p.Allow = append(p.Allow, wire.SeededSigner(n).ID())
+	}
+	p.Allow = sortedPeerIDs(p.Allow)
+	var bad cid.Cid
+	c := hostileRoundWith(t, p, func(c *cluster) {
+		var payload []byte
+		bad, payload = c.contribution(t, nil, wire.SeededSigner("x"), nil)
+		allRejected(t, sendAll(c, payload))
+	})
+	rejectedWith(t, c, "not on the allowlist")
+	closedWithout(t, c, bad)
+}
+
+func sortedPeerIDs(ids []peer.ID) []peer.ID {
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	return ids
 }
 
 // Sanity check of the harness: without an attack the same round closes

@@ -50,6 +50,7 @@ func TestConfigValidateAttack(t *testing.T) {
 		want      string
 	}{
 		{"scale", 0, nil, "--attackers 0"},
+		{"backdoor", -1, nil, "--attackers -1"},
 		{"scale", 3, nil, "--attackers 3"},
 		{"bogus", 1, nil, "unknown kind"},
 		{"", 0, []string{"probe", "eval"}, `"eval"`},
@@ -279,5 +280,33 @@ func TestBackdoorTargetOutOfRangeFailsBeforeTraining(t *testing.T) {
 	_, err := Run(context.Background(), cfg)
 	if err == nil || !strings.Contains(err.Error(), "target class 5 out of range") {
 		t.Errorf("Run: %v, want the out-of-range target named", err)
+	}
+}
+
+// TestBackdoorControlScoresTheTriggerWithoutAttacking checks that a
+// backdoor run with no attacker is the honest run plus trigger scores.
+func TestBackdoorControlScoresTheTriggerWithoutAttacking(t *testing.T) {
+	cfg := quick(t, 2)
+	cfg.Unseen, cfg.NoBaselines, cfg.Protocols = nil, true, []string{Probe}
+	honest, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Attack, cfg.Attackers = "backdoor:0", 0
+	control, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rest []Score
+	for _, s := range control.Scores {
+		if s.Group != Backdoor {
+			rest = append(rest, s)
+		}
+	}
+	if !slices.Equal(rest, honest.Scores) || len(control.Scores) != len(honest.Scores)+cfg.Rounds+1 {
+		t.Errorf("control scores %d (%d without the trigger rows) differ from the honest %d", len(control.Scores), len(rest), len(honest.Scores))
+	}
+	if control.Seeds[0].Rounds[1].Fused != honest.Seeds[0].Rounds[1].Fused {
+		t.Errorf("the control's fused base differs from the honest run's")
 	}
 }

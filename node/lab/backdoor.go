@@ -61,7 +61,7 @@ func checkAttackers(cfg Config, seen []*Task) error {
 		return nil
 	}
 	for i, t := range seen {
-		if cfg.attacker(i) {
+		if cfg.triggerScored(i) {
 			if err := checkTarget(t, int(a.Param)); err != nil {
 				return err
 			}

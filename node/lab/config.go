@@ -41,7 +41,8 @@ type Config struct {
 	// Attack is what the attackers send instead of their honest delta
 	// (ParseAttack: "", none, scale:F, signflip:F, noise:F, backdoor:CLASS).
 	// The contributors holding the first Attackers seen tasks attack in every
-	// round they take part in.
+	// round they take part in. A backdoor with Attackers 0 is the control:
+	// nobody attacks and the trigger is scored on the first seen task.
 	Attack    string
 	Attackers int
 	// NoBaselines skips the fuse-once, multitask and single-task baselines.
@@ -181,8 +182,12 @@ func (c Config) validateAttack() error {
 	if err != nil {
 		return err
 	}
-	if a.Kind != AttackNone && (c.Attackers < 1 || c.Attackers >= c.PerRound) {
-		return fmt.Errorf("lab: --attackers %d must be in 1..%d (fewer than the contributors per round)", c.Attackers, c.PerRound-1)
+	lo := 1
+	if a.Kind == AttackBackdoor {
+		lo = 0 // the control: nobody attacks, the trigger is still scored
+	}
+	if a.Kind != AttackNone && (c.Attackers < lo || c.Attackers >= c.PerRound) {
+		return fmt.Errorf("lab: --attackers %d must be in %d..%d (fewer than the contributors per round)", c.Attackers, lo, c.PerRound-1)
 	}
 	for _, p := range c.Protocols {
 		if p != Finetune && p != Probe {
@@ -201,6 +206,11 @@ func (c Config) attack() Attack {
 // attacker says whether the contributor holding seen task i attacks.
 func (c Config) attacker(i int) bool {
 	return c.attack().Kind != AttackNone && i < c.Attackers
+}
+
+// triggerScored says whether the backdoor's success is scored on seen task i.
+func (c Config) triggerScored(i int) bool {
+	return c.attack().Kind == AttackBackdoor && i < max(c.Attackers, 1)
 }
 
 // protocols returns the evaluation protocols to run.

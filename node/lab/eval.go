@@ -106,7 +106,7 @@ func (e *evaluator) score(ctx context.Context, bodies []body, protocols []string
 // (nil for every other task or attack).
 func (e *evaluator) backdoor(res *train.Result, b body, j evalJob) (*Score, error) {
 	a, t := e.cfg.attack(), e.tasks[j.task]
-	if a.Kind != AttackBackdoor || t.Group != Seen || !e.cfg.attacker(j.task) {
+	if t.Group != Seen || !e.cfg.triggerScored(j.task) {
 		return nil, nil
 	}
 	m, err := attackSuccess(res, t, int(a.Param))
