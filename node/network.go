@@ -85,6 +85,7 @@ func (n *Node) startNetwork(ctx context.Context, key crypto.PrivKey, allow []pee
 		}
 		return nil, fmt.Errorf("start p2p host: %w", err)
 	}
+	host.ServeDAG()
 	if err := host.DialBootstrap(ctx); err != nil {
 		host.Close()
 		return nil, bootstrapHint(err, len(allow) > 0)
@@ -184,9 +185,19 @@ func loadGenesis(ctx context.Context, blocks *p2p.Blocks, swarm cid.Cid, timeout
 	return blk.RawData(), nil
 }
 
+// fetch makes c local: over the direct DAG stream from a connected peer that
+// holds it, falling back to bitswap (p2p.FetchFrom).
+func (s store) fetch(ctx context.Context, c cid.Cid, maxBytes int64, progress p2p.Progress) (int64, error) {
+	if s.host == nil {
+		return s.blocks.Fetch(ctx, c, maxBytes, progress)
+	}
+	return s.host.FetchFrom(ctx, s.host.Peers(), c, maxBytes, progress)
+}
+
 // store adapts p2p.Blocks to the weightStore the trainer and fusion use.
 type store struct {
 	blocks   *p2p.Blocks
+	host     *p2p.Node // nil offline: fetch by bitswap only
 	metrics  *Metrics
 	timeout  time.Duration
 	progress *Progress
@@ -205,7 +216,7 @@ func (s store) ReadFile(ctx context.Context, c cid.Cid, maxBytes int64) ([]byte,
 		label := "fetch …" + c.String()[max(0, len(c.String())-8):]
 		progress = func(done, total int64) { s.progress.Update(label, done, total, "bytes") }
 	}
-	n, err := s.blocks.Fetch(ctx, c, maxBytes, progress)
+	n, err := s.fetch(ctx, c, maxBytes, progress)
 	if !local {
 		s.progress.Done()
 	}

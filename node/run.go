@@ -95,7 +95,7 @@ func (n *Node) start(ctx context.Context) (*runtime, error) {
 		results: make(chan workDone, 64), jobs: make(chan trainJob, 1), trained: make(chan trainDone, 1),
 		publish: make(chan []byte, 256)}
 	rt.pubCtx, rt.pubStop = context.WithCancel(context.Background())
-	rt.store = store{blocks: net.blocks, metrics: n.metrics, timeout: n.cfg.FetchTimeout, progress: n.progress, log: n.log}
+	rt.store = store{blocks: net.blocks, host: net.host, metrics: n.metrics, timeout: n.cfg.FetchTimeout, progress: n.progress, log: n.log}
 	if err := rt.init(ctx, swarm, key, gb); err != nil {
 		rt.pubStop()
 		if rt.api != nil {

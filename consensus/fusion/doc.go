@@ -18,7 +18,7 @@
 //
 // # Exact definition
 //
-// Inputs are sorted by ID (the delta's CID string). For delta i with body
+// Inputs are sorted by ID (the delta's CID string), then by Examples; an ID may repeat. For delta i with body
 // values d_i and a Clip bound C, the norm is sqrt of the float64 sum of
 // squares taken tensor by tensor in name order, each tensor over four lanes
 // (element k into lane k mod 4, lanes added 0+1, +2, +3); the scale s_i is

@@ -47,7 +47,6 @@ func TestErrors(t *testing.T) {
 		{"f16 base", open(t, f16), []Input{{ID: "h", Delta: good()}},
 			"mean", ErrMismatch, "", `base body tensor "body.b" is F16`},
 		{"no inputs", base, nil, "mean", ErrInput, "", "no deltas"},
-		{"duplicate", base, []Input{{ID: "d", Delta: good()}, {ID: "d", Delta: good()}}, "mean", ErrInput, "", "delta d given twice"},
 		{"empty id", base, []Input{{Delta: good()}}, "mean", ErrInput, "", "empty ID"},
 		{"nil reader", base, []Input{{ID: "n"}}, "mean", ErrInput, "n", "no reader"},
 		{"no examples", base, []Input{{ID: "w", Delta: good()}}, "weighted", ErrInput, "w", "coldnode.examples"},

@@ -1,6 +1,7 @@
 package fusion
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -85,13 +86,15 @@ func (p *plan) setInputs(inputs []Input) error {
 		return fmt.Errorf("%w: no deltas", ErrInput)
 	}
 	p.inputs = slices.Clone(inputs)
-	slices.SortFunc(p.inputs, func(a, b Input) int { return strings.Compare(a.ID, b.ID) })
+	// Two contributions may carry the same delta (two peers with the same data
+	// and seed): both count. Equal IDs mean equal bytes, so ordering them by
+	// Examples as well leaves no tie whose order could change the sum.
+	slices.SortFunc(p.inputs, func(a, b Input) int {
+		return cmp.Or(strings.Compare(a.ID, b.ID), cmp.Compare(a.Examples, b.Examples))
+	})
 	for i, in := range p.inputs {
 		if in.ID == "" {
 			return fmt.Errorf("%w: delta %d has an empty ID", ErrInput, i)
-		}
-		if i > 0 && p.inputs[i-1].ID == in.ID {
-			return fmt.Errorf("%w: delta %s given twice", ErrInput, in.ID)
 		}
 		if in.Delta == nil {
 			return &DeltaError{ID: in.ID, Err: fmt.Errorf("%w: no reader", ErrInput)}
