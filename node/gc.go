@@ -45,7 +45,7 @@ func collect(ctx context.Context, k keepPolicy) (GCReport, error) {
 }
 
 // CollectGarbage pins what the repository at path must keep (see the keep
-// policy in docs/arch-node.md) and removes every other block, then drops
+// policy in docs/architecture.md) and removes every other block, then drops
 // removed blocks from the block journal. It needs the repository to itself:
 // a running node collects on its own every Config.GCEvery rounds.
 func CollectGarbage(ctx context.Context, path string) (GCReport, error) {

@@ -13,7 +13,7 @@ type Scenario struct {
 	Partition bool
 }
 
-// CurveScenarios are the conditions of docs/bench-consensus.md.
+// CurveScenarios are the conditions of docs/benchmarks.md.
 var CurveScenarios = []Scenario{
 	{Name: "clean"}, {Name: "10% loss", Loss: 0.1},
 	{Name: "partition", Partition: true}, {Name: "10% loss + partition", Loss: 0.1, Partition: true},

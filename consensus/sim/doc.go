@@ -23,5 +23,5 @@
 //     final chain is in that chain's record for the base.
 //
 // The package owns the simulation only; it imports consensus and wire and
-// does no I/O. cmd/simcurve runs the scaling curve of docs/bench-consensus.md.
+// does no I/O. cmd/simcurve runs the scaling curve of docs/benchmarks.md.
 package sim

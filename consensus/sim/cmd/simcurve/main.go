@@ -1,5 +1,5 @@
 // Command simcurve runs the consensus simulator's scaling curve and prints
-// it as a markdown table (the one in docs/bench-consensus.md):
+// it as a markdown table (the one in docs/benchmarks.md):
 //
 //	go run ./consensus/sim/cmd/simcurve -n 8,64,256,1000
 package main
