@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/coldnode/coldnode/consensus"
+	"github.com/coldnode/coldnode/consensus/fusion"
 	"github.com/coldnode/coldnode/consensus/wire"
 	"github.com/coldnode/coldnode/p2p"
 	"github.com/coldnode/coldnode/train/checkpoint"
@@ -125,8 +126,32 @@ func (rt *runtime) startCheck(ctx context.Context, ck consensus.Check) {
 			unavailable := !errors.Is(err, p2p.ErrTooLarge)
 			return consensus.Checked{Contribution: ck.Contribution, Unavailable: unavailable, Err: err}
 		}
-		return consensus.Checked{Contribution: ck.Contribution, Err: checkDelta(b, ck.NormBound)}
+		if err := checkDelta(b, ck.NormBound); err != nil {
+			return consensus.Checked{Contribution: ck.Contribution, Err: err}
+		}
+		return consensus.Checked{Contribution: ck.Contribution, Err: rt.matchGenesis(ctx, ck.Delta, b)}
 	})
+}
+
+// matchGenesis requires a delta's body tensors to match the genesis weights by
+// name, shape and dtype. Every base of the swarm has the genesis layout, so a
+// delta that passes can never make a round's fusion fail; one that does not is
+// rejected here instead of stalling the round.
+func (rt *runtime) matchGenesis(ctx context.Context, delta cid.Cid, b []byte) error {
+	ref, err := openWeights(ctx, rt.store, rt.genesis.Weights, rt.genesis.Params.MaxDelta+(64<<20))
+	if err != nil {
+		return fmt.Errorf("genesis weights: %w", err)
+	}
+	return matchBase(ref, delta, b)
+}
+
+// matchBase checks delta bytes b against ref with the fusion's own Check.
+func matchBase(ref *checkpoint.Reader, delta cid.Cid, b []byte) error {
+	r, err := checkpoint.OpenBytes(b)
+	if err != nil {
+		return err
+	}
+	return fusion.Check(ref, fusion.Input{ID: delta.String(), Examples: 1, Delta: r})
 }
 
 // checkDelta requires canonical safetensors bytes with finite values and,

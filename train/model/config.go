@@ -106,6 +106,12 @@ func (c Config) Validate() error {
 		if c.Features <= 0 || c.InputScale <= 0 {
 			return fmt.Errorf("model: config: mlp needs features > 0 and input_scale > 0 (have %d, %g)", c.Features, c.InputScale)
 		}
+		// The first layer (or, with no hidden layer, the head) is features x
+		// width: cap it at 2^28 weights (1 GiB of F32) so a hostile genesis
+		// or checkpoint config cannot demand more memory than any peer has.
+		if c.Features > 1<<20 || int64(c.Features)*int64(max(c.Dim, c.Classes)) > 1<<28 {
+			return fmt.Errorf("model: config: %d features make a first layer larger than 2^28 weights", c.Features)
+		}
 		return nil
 	}
 	return fmt.Errorf("model: config: unknown arch %q (want bag, mlp or encoder)", c.Arch)
