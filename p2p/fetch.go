@@ -72,15 +72,25 @@ func declaredSize(blk blocks.Block) int64 {
 	if blk.Cid().Prefix().Codec != cid.DagProtobuf {
 		return int64(len(blk.RawData()))
 	}
-	pn, err := merkledag.DecodeProtobuf(blk.RawData())
-	if err != nil {
-		return 0
-	}
-	fs, err := unixfs.FSNodeFromBytes(pn.Data())
-	if err != nil {
+	fs, ok := unixfsNode(blk)
+	if !ok {
 		return 0
 	}
 	return int64(fs.FileSize())
+}
+
+// unixfsNode decodes the UnixFS node of a dag-pb block; ok is false when the
+// block does not decode.
+func unixfsNode(blk blocks.Block) (*unixfs.FSNode, bool) {
+	pn, err := merkledag.DecodeProtobuf(blk.RawData())
+	if err != nil {
+		return nil, false
+	}
+	fs, err := unixfs.FSNodeFromBytes(pn.Data())
+	if err != nil {
+		return nil, false
+	}
+	return fs, true
 }
 
 // visit accounts for one block appearing n times in the DAG and returns its

@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/ipfs/boxo/ipld/merkledag"
-	"github.com/ipfs/boxo/ipld/unixfs"
 	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
 	"github.com/ipld/go-ipld-prime/codec/dagcbor"
@@ -58,12 +57,8 @@ func dataBytes(blk blocks.Block) int64 {
 	if blk.Cid().Prefix().Codec != cid.DagProtobuf {
 		return int64(len(blk.RawData()))
 	}
-	pn, err := merkledag.DecodeProtobuf(blk.RawData())
-	if err != nil {
-		return 0
-	}
-	fs, err := unixfs.FSNodeFromBytes(pn.Data())
-	if err != nil {
+	fs, ok := unixfsNode(blk)
+	if !ok {
 		return 0
 	}
 	return int64(len(fs.Data()))
