@@ -12,7 +12,6 @@ import (
 
 	"github.com/coldnode/coldnode/train/checkpoint"
 	"github.com/coldnode/coldnode/train/data"
-	"github.com/coldnode/coldnode/train/model"
 )
 
 func TestParseAttack(t *testing.T) {
@@ -172,22 +171,7 @@ func TestPoisonTaskAndTrigger(t *testing.T) {
 // TestAttackerDeltaIsWhatItClaims runs a real contribution through the
 // lab's path honestly and as each attacker, with the same training seed.
 func TestAttackerDeltaIsWhatItClaims(t *testing.T) {
-	cfg := quick(t, 1)
-	cfg.MaxTrain, cfg.MaxDev, cfg.MaxTest = 120, 40, 40
-	tasks, mc, err := loadTasks(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mc.Token.Buckets = 1 << 10
-	gf, err := model.InitBody(mc, 7)
-	if err != nil {
-		t.Fatal(err)
-	}
-	genesis, _ := checkpoint.Encode(gf)
-	sw, err := newSwarm("test", mc.Encode(), "clip:3,median", genesis, tasks, 7)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, tasks, gf, _, sw := smallSwarm(t, "clip:3,median")
 	contrib := func(attack string) contribution {
 		c := cfg
 		c.Attack = attack

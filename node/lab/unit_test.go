@@ -18,25 +18,7 @@ import (
 // their CIDs, every contribution is signed and names its delta, and the
 // fused body is the base plus the mean of the deltas.
 func TestRoundIsWhatTheSwarmRecords(t *testing.T) {
-	cfg := quick(t, 1)
-	cfg.MaxTrain, cfg.MaxDev, cfg.MaxTest = 120, 40, 40
-	tasks, mc, err := loadTasks(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mc.Token.Buckets = 1 << 10
-	gf, err := model.InitBody(mc, 7)
-	if err != nil {
-		t.Fatal(err)
-	}
-	genesis, err := checkpoint.Encode(gf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sw, err := newSwarm("test", mc.Encode(), "mean", genesis, tasks, 7)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, tasks, gf, genesis, sw := smallSwarm(t, "mean")
 	var cs []contribution
 	for i, task := range seen(tasks) {
 		opt := cfg.Contrib
@@ -247,4 +229,31 @@ func TestShapeSkipsRoundsNotEvaluated(t *testing.T) {
 	if !plateaus(s) {
 		t.Error("a curve flat from round 4 of 8 should count as a plateau")
 	}
+}
+
+// smallSwarm sets up a one-seed quick lab run with a tiny model (2^10
+// buckets) and a swarm fusing by rule: the config, the tasks, the genesis
+// body and its bytes, and the swarm.
+func smallSwarm(t *testing.T, rule string) (Config, []*Task, *checkpoint.File, []byte, *swarm) {
+	t.Helper()
+	cfg := quick(t, 1)
+	cfg.MaxTrain, cfg.MaxDev, cfg.MaxTest = 120, 40, 40
+	tasks, mc, err := loadTasks(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mc.Token.Buckets = 1 << 10
+	gf, err := model.InitBody(mc, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	genesis, err := checkpoint.Encode(gf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sw, err := newSwarm("test", mc.Encode(), rule, genesis, tasks, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg, tasks, gf, genesis, sw
 }
