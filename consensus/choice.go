@@ -3,10 +3,12 @@ package consensus
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"math/bits"
 	"time"
 
 	"github.com/coldnode/coldnode/consensus/wire"
 	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/peer"
 )
 
 // alive reports whether a record counts for the fork choice: verified,
@@ -158,13 +160,13 @@ func (m *Machine) considerParent(p cid.Cid) {
 	}
 	c := m.since[p]
 	if c.key != key {
-		c = candidate{key: key, since: m.now}
+		c = candidate{key: key, since: m.now, wait: m.backoff(base, set)}
 		m.since[p] = c
 	}
 	if closeAt.Before(c.since) {
 		closeAt = c.since
 	}
-	if m.now.Before(closeAt.Add(m.backoff(p))) {
+	if m.now.Before(closeAt.Add(c.wait)) {
 		return
 	}
 	m.requestFusion(key, p, set, true)
@@ -226,15 +228,47 @@ func (m *Machine) liveRecord(key string) bool {
 	return false
 }
 
-// backoff is this peer's extra wait before building on p, uniform in
-// [0, BuildSpread) and fixed by the seed, the peer and the parent.
-func (m *Machine) backoff(p cid.Cid) time.Duration {
-	if m.cfg.BuildSpread <= 0 {
+// backoff is this peer's wait before building set on base once the close
+// rule holds. Peers are ranked by rankKey(peer, base), the same order on
+// every peer; rank is the number of set's contributors ahead of this peer.
+// The first-ranked peer builds at once, each of the next slots(n) ranks one
+// BuildSpread later than the one before (time enough to receive and verify
+// the record of the earlier rank, which stops this peer if its set adds
+// nothing), and the remaining ranks share one more BuildSpread. So about one
+// record is built per BuildSpread whatever the swarm size, and a peer holding
+// the only copy of a contribution waits at most (slots(n)+1)*BuildSpread.
+func (m *Machine) backoff(base cid.Cid, set []cid.Cid) time.Duration {
+	step := m.cfg.BuildSpread
+	if step <= 0 {
 		return 0
 	}
-	b := binary.BigEndian.AppendUint64(nil, m.cfg.Seed)
-	h := sha256.Sum256(append(append(b, m.self...), p.Bytes()...))
-	return time.Duration(binary.BigEndian.Uint64(h[:8]) % uint64(m.cfg.BuildSpread))
+	n := len(set)
+	rank := n // an observer builds last
+	if m.self != "" {
+		own := rankKey(m.self, base)
+		rank = 0
+		for _, id := range set {
+			if cs := m.contribs[id]; cs.c.Peer != m.self && cs.rank < own {
+				rank++
+			}
+		}
+	}
+	k := slots(n)
+	if rank < k {
+		return time.Duration(rank) * step
+	}
+	return time.Duration(k)*step + time.Duration(int64(step)*int64(rank-k)/int64(n-k+1))
+}
+
+// slots is how many ranks build one BuildSpread apart: one more than
+// log2 of the set size, so the longest wait grows slowly with the swarm.
+func slots(n int) int { return bits.Len(uint(n)) }
+
+// rankKey orders the peers that may build on base: a hash of the peer and
+// the base, so the first-ranked peer changes every round.
+func rankKey(p peer.ID, base cid.Cid) uint64 {
+	h := sha256.Sum256(append([]byte(p), base.Bytes()...))
+	return binary.BigEndian.Uint64(h[:8])
 }
 
 // rebase re-signs the local delta of a lost sibling base on the new head

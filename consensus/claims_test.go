@@ -410,3 +410,65 @@ func TestClaimSynced(t *testing.T) {
 		t.Fatal("not synced after JoinWait with the head unverifiable (blocks never arrived)")
 	}
 }
+
+// Claim 14: the build backoff is ordered by rank (a hash of peer and base,
+// the same order on every peer): on a clean network the first-ranked peer
+// builds in the same Tick that sees the round close, and no other peer
+// builds, because the record reaches it before its rank's backoff ends.
+func TestClaimRankedBuild(t *testing.T) {
+	names := []string{"a", "b", "c", "d", "e", "f", "g", "h"}
+	c := newCluster(t, params(8, 2))
+	c.spread = 2 * time.Second
+	for _, n := range names {
+		c.add(n)
+	}
+	for _, n := range names {
+		c.propose(n, false, false)
+	}
+	c.deliver()
+	c.out.Reset()
+	c.tick(10 * time.Second) // quorum at 0 s + window 10 s: closed now
+	first := strings.Count(c.out.String(), "built")
+	c.deliver()
+	for i := 0; i < 30; i++ {
+		c.tick(time.Second)
+		c.deliver()
+	}
+	mustAgree(t, c)
+	if h := c.nodes["a"].m.Head(); h.Round != 1 || h.Weight != 8 {
+		t.Fatalf("round 1 did not close with all 8: %+v", h)
+	}
+	if first != 1 || strings.Count(c.out.String(), "built") != 1 {
+		t.Fatalf("want one build, at the close; got %d at the close:\n%s", first, c.out)
+	}
+}
+
+// Claim 15: a peer whose contribution a record leaves out re-announces it
+// at once (not only every AnnounceEvery), so the union that follows holds it.
+func TestClaimMissingContributionReannounced(t *testing.T) {
+	c := newCluster(t, params(2, 3))
+	c.spread = 2 * time.Second
+	for _, n := range []string{"a", "b", "x"} {
+		c.add(n)
+	}
+	c.partition([]string{"a", "b", "/", "x"})
+	c.round("a", "b", "x")
+	own := c.nodes["x"].m.mine[c.nodes["x"].m.gen.Weights]
+	clear(c.group)
+	c.out.Reset()
+	c.tick(time.Second) // a and b re-announce nothing yet; x still alone
+	c.nodes["a"].m.reannounce()
+	c.process(c.nodes["a"])
+	c.deliver() // x gets a's record, which lacks x's contribution
+	if !hasLine(c.out.String(), "x: publish contribution", short(own)) {
+		t.Fatalf("x did not re-announce its left-out contribution:\n%s", c.out)
+	}
+	for i := 0; i < 8; i++ {
+		c.tick(time.Second)
+		c.deliver()
+	}
+	mustAgree(t, c)
+	if h := c.nodes["a"].m.Head(); h.Round != 1 || h.Weight != 3 {
+		t.Fatalf("the union with x's contribution was not adopted within 9 s: %+v\n%s", h, c.out)
+	}
+}

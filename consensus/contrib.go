@@ -26,7 +26,8 @@ type contrib struct {
 	c       *wire.Contribution
 	bad     string
 	check   checkState
-	checkAt int64 // UnixNano of the last Check request
+	checkAt int64  // UnixNano of the last Check request
+	rank    uint64 // rankKey(peer, base): build order on this base
 }
 
 func (m *Machine) addContribution(id cid.Cid, block []byte, from peer.ID) error {
@@ -40,13 +41,16 @@ func (m *Machine) addContribution(id cid.Cid, block []byte, from peer.ID) error 
 	case !m.gen.Params.Allowed(c.Peer):
 		return m.voidContribution(id, from, fmt.Sprintf("peer %s is not on the allowlist", c.Peer))
 	case c.Round <= m.finalRound:
+		if from != "" { // a replay on gossip, not a block read back from the store
+			m.event(Rejected{CID: id, From: from, Cause: CauseReplay, Reason: fmt.Sprintf("replayed: round %d is final (final round %d)", c.Round, m.finalRound)})
+		}
 		return nil // too old to matter; not evidence of anything
 	}
 	if err := m.verify(id, c); err != nil {
 		return m.voidContribution(id, from, err.Error())
 	}
 	m.compact(c)
-	cs := &contrib{c: c}
+	cs := &contrib{c: c, rank: rankKey(c.Peer, c.Base)}
 	m.contribs[id] = cs
 	m.persist(id, block)
 	m.index(id, cs)
@@ -55,8 +59,8 @@ func (m *Machine) addContribution(id cid.Cid, block []byte, from peer.ID) error 
 		m.okN[c.Base]++
 		m.considerDirty = true
 	}
-	if info, ok := m.bases[c.Base]; ok && c.Round == info.round+1 {
-		m.ensureCheck(id, cs)
+	if info, ok := m.bases[c.Base]; ok {
+		m.checkOnBase(id, cs, info.round)
 	}
 	m.touchRefs(id)
 	return nil
@@ -98,6 +102,8 @@ func (m *Machine) index(id cid.Cid, cs *contrib) {
 		m.headDirty = true
 		m.redoDeferred()
 		m.event(Equivocation{Peer: cs.c.Peer, Base: cs.c.Base, First: first, Second: id})
+		m.announceCID(wire.KindContribution, first) // spread the evidence: peers that
+		m.announceCID(wire.KindContribution, id)    // saw only one would keep building on it
 	}
 }
 
@@ -105,6 +111,17 @@ func (m *Machine) touchRefs(id cid.Cid) {
 	for _, r := range m.refs[id] {
 		m.dirty[r] = true
 	}
+}
+
+// checkOnBase starts the check of a contribution whose base is now known
+// to end round baseRound, or reports that it claims another round (it can
+// never count: every record on the base is of round baseRound+1).
+func (m *Machine) checkOnBase(id cid.Cid, cs *contrib, baseRound uint64) {
+	if cs.c.Round == baseRound+1 {
+		m.ensureCheck(id, cs)
+		return
+	}
+	m.event(Rejected{CID: id, From: cs.c.Peer, Cause: CauseWrongRound, Reason: fmt.Sprintf("round %d on base %s, which ends round %d", cs.c.Round, cs.c.Base, baseRound)})
 }
 
 // ensureCheck asks the node to check a contribution's delta once.
@@ -141,6 +158,9 @@ func (m *Machine) onChecked(r Checked) error {
 	if cs == nil {
 		return nil // pruned by finality while the check ran
 	}
+	if cs.c != nil && cs.check == checkedBad {
+		return nil // voided meanwhile by a fusion that named its delta
+	}
 	if cs.c == nil || cs.check != checking {
 		return fmt.Errorf("consensus: unexpected check result for contribution %s", r.Contribution)
 	}
@@ -155,7 +175,7 @@ func (m *Machine) onChecked(r Checked) error {
 		cs.check = checkedBad
 		m.touchRefs(r.Contribution)
 		m.headDirty = true
-		m.event(Rejected{CID: r.Contribution, From: cs.c.Peer, Reason: "delta check: " + r.Err.Error()})
+		m.event(Rejected{CID: r.Contribution, From: cs.c.Peer, Cause: CauseDelta, Reason: "delta check: " + r.Err.Error()})
 		return nil
 	}
 	cs.check = checkedOK

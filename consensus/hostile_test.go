@@ -3,11 +3,13 @@ package consensus
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
+	fuse "github.com/coldnode/coldnode/consensus/fusion"
 	"github.com/coldnode/coldnode/consensus/wire"
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -176,11 +178,40 @@ func TestHostileUnknownBase(t *testing.T) {
 	if strings.Contains(c.out.String(), "check "+short(bad)) {
 		t.Fatalf("the delta of a contribution on an unknown base was checked:\n%s", c.out)
 	}
+	if strings.Contains(c.out.String(), "rejected cid="+short(bad)) {
+		t.Fatalf("rejected while its base may still arrive:\n%s", c.out)
+	}
+	// Once round 1 is final its base can no longer become valid: the
+	// contribution is dropped with a Rejected event the node can count.
+	c.round(honest...)
+	c.round(honest...)
+	if h := c.nodes["a"].m.Head(); h.FinalRound != 1 {
+		t.Fatalf("round 1 not final: %+v", h)
+	}
+	rejectedWith(t, c, "unknown base "+rawCID("no-such-base").String())
 }
 
-// A contribution of round 1 replayed in round 2 (same bytes) is neither
-// rejected nor counted again: round 2 closes with the honest round-2
-// contributions only, and the chain's weight grows by exactly those.
+// A contribution on a known base that claims another round than the one
+// after its base's can never count: it is reported and never checked.
+func TestHostileWrongRound(t *testing.T) {
+	var bad cid.Cid
+	c := hostileRound(t, func(c *cluster) {
+		var payload []byte
+		bad, payload = c.contribution(t, func(w *wire.Contribution) { w.Round = 5 }, wire.SeededSigner("x"), nil)
+		sendAll(c, payload)
+	})
+	closedWithout(t, c, bad)
+	rejectedWith(t, c, "round 5 on base")
+	if strings.Contains(c.out.String(), "check "+short(bad)) {
+		t.Fatalf("the delta of a contribution of the wrong round was checked:\n%s", c.out)
+	}
+}
+
+// A contribution of round 1 replayed in round 2 (same bytes) is not
+// counted again: round 2 closes with the honest round-2 contributions only,
+// and the chain's weight grows by exactly those. Replayed once round 1 is
+// final, Step accepts it quietly (an honest peer that lags re-announces
+// such contributions) but a Rejected event reports it.
 func TestHostileReplayEarlierRound(t *testing.T) {
 	c := startCluster(t, params(2, 2), honest...)
 	c.propose("a", false, false)
@@ -201,6 +232,19 @@ func TestHostileReplayEarlierRound(t *testing.T) {
 		t.Fatalf("round 2 after a replay: %+v, want round 2 weight 5", h)
 	}
 	mustAgree(t, c)
+	if strings.Contains(c.out.String(), "replayed") {
+		t.Fatalf("a replay of a round that is not final was reported:\n%s", c.out)
+	}
+	c.round("b", "c")
+	if h := c.nodes["a"].m.Head(); h.FinalRound != 1 {
+		t.Fatalf("round 1 not final: %+v", h)
+	}
+	for i, err := range sendAll(c, old) {
+		if err != nil {
+			t.Fatalf("peer %s: replay of a final round answered %v", honest[i], err)
+		}
+	}
+	rejectedWith(t, c, "replayed: round 1 is final")
 }
 
 // An unsigned contribution, one signed by a key other than its peer's and
@@ -311,31 +355,34 @@ func TestHostileBaseline(t *testing.T) {
 	}
 }
 
-// FINDING (issue 7): a delta whose shapes or dtype do not match the base
-// but which is canonical safetensors, finite and within the norm bound
-// passes the node's check (node.checkDelta does not compare it with the
-// base), so it enters the usable set; every fusion of a set holding it then
-// fails with fusion.ErrMismatch, the Machine marks that fusion failed and
-// never tries a set without it, and the round does not close, even at the
-// deadline. One signed mismatched delta halts the swarm. This test pins
-// today's behaviour; when the check (or the Machine) learns to exclude such
-// a delta, invert its final assertion into "round 1 closes with a".
-func TestHostileMismatchPassingCheckStallsRound(t *testing.T) {
-	if h, failed := mismatchRound(t, rawCID("no-delta-fails")); h.Round != 1 || failed != 0 {
-		t.Fatalf("control: round with a matching delta did not close: %+v", h)
+// A delta whose shapes or dtype do not match the base but which is
+// canonical safetensors, finite and within the norm bound passes the
+// node's check (node.checkDelta does not compare it with the base), so it
+// enters the usable set; the fusion of a set holding it fails with a
+// *fusion.DeltaError naming the delta (issue 7 found that this used to
+// halt the round). The Machine voids that contribution with a Rejected
+// event and fuses again without it, so round 1 closes with a alone (at the
+// deadline, as the quorum of 2 is no longer met), and only one fusion fails.
+func TestHostileMismatchPassingCheckExcluded(t *testing.T) {
+	if h, failed, _ := mismatchRound(t, rawCID("no-delta-fails")); h.Round != 1 || h.Weight != 2 || failed != 0 {
+		t.Fatalf("control: round with a matching delta did not close with both: %+v", h)
 	}
-	h, failed := mismatchRound(t, rawCID("hostile-delta"))
-	if failed == 0 {
-		t.Fatal("the hostile delta never reached a fusion")
+	h, failed, c := mismatchRound(t, rawCID("hostile-delta"))
+	if failed != 1 {
+		t.Fatalf("%d fusions holding the hostile delta failed, want exactly 1", failed)
 	}
-	if h.Round != 0 {
-		t.Fatalf("round closed (%+v): the finding is fixed; invert this test", h)
+	if h.Round != 1 || h.Weight != 1 {
+		t.Fatalf("round 1 did not close with a's contribution alone: %+v\n%s", h, c.out)
+	}
+	if !hasLine(c.out.String(), "a: rejected", "fusion: delta "+rawCID("hostile-delta").String()) {
+		t.Fatalf("no rejection naming the delta:\n%s", c.out)
 	}
 }
 
 // mismatchRound runs a and the hostile x (quorum 2) for 200 s, failing
-// every fusion that holds bad; it returns a's head and the failed count.
-func mismatchRound(t *testing.T, bad cid.Cid) (Head, int) {
+// every fusion that holds bad; it returns a's head, the failed count and
+// the cluster.
+func mismatchRound(t *testing.T, bad cid.Cid) (Head, int, *cluster) {
 	c := startCluster(t, params(2, 2), "a")
 	a := c.nodes["a"]
 	c.propose("a", false, false)
@@ -349,7 +396,7 @@ func mismatchRound(t *testing.T, bad cid.Cid) (Head, int) {
 		a.m.Tick(c.now)
 		failed += driveMismatch(c, a, bad)
 	}
-	return a.m.Head(), failed
+	return a.m.Head(), failed, c
 }
 
 // driveMismatch answers a's Ready like the node would when bad passed the
@@ -366,7 +413,8 @@ func driveMismatch(c *cluster, n *tnode, bad cid.Cid) int {
 		for _, job := range jobs {
 			if holds(job, bad) {
 				failed++
-				c.step(n, Fused{Key: job.Key, Err: errors.New("fusion: delta does not match base: shape [3 4], base has [4 4]")})
+				err := &fuse.DeltaError{ID: bad.String(), Tensor: "body.w", Err: fmt.Errorf("%w: shape [3 4], base has [4 4]", fuse.ErrMismatch)}
+				c.step(n, Fused{Key: job.Key, Err: fmt.Errorf("fuse round %d: %w", job.Round, err)})
 			} else {
 				c.step(n, Fused{Key: job.Key, Fused: modelFuse(job)})
 			}

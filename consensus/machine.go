@@ -43,6 +43,7 @@ type Machine struct {
 	banned   map[peer.ID]bool
 	mine     map[cid.Cid]cid.Cid // base -> own contribution
 	myBlocks map[cid.Cid][]byte
+	nudged   map[cid.Cid]time.Time // own contribution -> last re-announcement for a record without it
 
 	records  map[cid.Cid]*record
 	children map[cid.Cid][]cid.Cid // parent -> records on it
@@ -83,7 +84,8 @@ type baseInfo struct {
 
 type candidate struct {
 	key   string
-	since time.Time
+	since time.Time     // when this peer's set on the parent last changed
+	wait  time.Duration // build backoff for that set
 }
 
 // New returns a Machine at the genesis. now is the current time of the
@@ -114,7 +116,7 @@ func New(cfg Config, now time.Time) (*Machine, error) {
 func (m *Machine) initMaps() {
 	m.contribs, m.onBase = map[cid.Cid]*contrib{}, map[cid.Cid][]cid.Cid{}
 	m.firstBy, m.equiv, m.banned = map[peerBase]cid.Cid{}, map[peerBase]bool{}, map[peer.ID]bool{}
-	m.mine, m.myBlocks = map[cid.Cid]cid.Cid{}, map[cid.Cid][]byte{}
+	m.mine, m.myBlocks, m.nudged = map[cid.Cid]cid.Cid{}, map[cid.Cid][]byte{}, map[cid.Cid]time.Time{}
 	m.records, m.children, m.refs = map[cid.Cid]*record{}, map[cid.Cid][]cid.Cid{}, map[cid.Cid][]cid.Cid{}
 	m.bases, m.byKey, m.fusions = map[cid.Cid]baseInfo{}, map[string][]cid.Cid{}, map[string]*fusion{}
 	m.wanted, m.opened, m.quorumAt = map[cid.Cid]time.Time{}, map[cid.Cid]time.Time{}, map[cid.Cid]time.Time{}
@@ -224,6 +226,16 @@ func (m *Machine) publish(kind wire.Kind, block []byte) {
 	m.rd.Messages = append(m.rd.Messages, announce(m.swarm, kind, block))
 }
 
+// announceCID publishes a block by CID only; receivers fetch it.
+func (m *Machine) announceCID(kind wire.Kind, c cid.Cid) {
+	a := wire.Announcement{Swarm: m.swarm, Kind: kind, CID: c}
+	b, err := a.Encode()
+	if err != nil {
+		panic(fmt.Sprintf("consensus: announcement of %s: %v", c, err)) // c is a known dag-cbor block
+	}
+	m.rd.Messages = append(m.rd.Messages, b)
+}
+
 func (m *Machine) persist(c cid.Cid, block []byte) {
 	m.rd.Persist = append(m.rd.Persist, Block{CID: c, Data: block})
 }
@@ -319,7 +331,7 @@ func (m *Machine) addBlock(c cid.Cid, block []byte, kind wire.Kind, from peer.ID
 }
 
 func (m *Machine) reject(c cid.Cid, from peer.ID, reason string) error {
-	m.event(Rejected{CID: c, From: from, Reason: reason})
+	m.event(Rejected{CID: c, From: from, Cause: CauseInvalid, Reason: reason})
 	return fmt.Errorf("%w: %s: %s", ErrRejected, c, reason)
 }
 

@@ -1,6 +1,10 @@
 package consensus
 
-import "github.com/ipfs/go-cid"
+import (
+	"fmt"
+
+	"github.com/ipfs/go-cid"
+)
 
 // prune forgets everything at or below the final round except the final
 // record itself: no rule ever looks there again, and the node's store
@@ -12,12 +16,14 @@ func (m *Machine) prune() {
 			m.dropRecord(id, rs)
 		}
 	}
+	m.rejectBaseless()
 	for id, cs := range m.contribs {
 		if cs.c == nil || cs.c.Round <= m.finalRound {
 			delete(m.contribs, id)
 			delete(m.refs, id)
 			delete(m.unavailable, id)
 			delete(m.myBlocks, id)
+			delete(m.nudged, id)
 		}
 	}
 	for key, f := range m.fusions {
@@ -27,6 +33,25 @@ func (m *Machine) prune() {
 		}
 	}
 	m.pruneBases()
+}
+
+// rejectBaseless reports the contributions about to be pruned whose base
+// never became the base of a valid record: they were kept aside in case
+// that record arrived, and it did not before their round became final.
+func (m *Machine) rejectBaseless() {
+	var ids []cid.Cid
+	for id, cs := range m.contribs {
+		if cs.c != nil && cs.c.Round <= m.finalRound && cs.check == unchecked {
+			if _, known := m.bases[cs.c.Base]; !known {
+				ids = append(ids, id)
+			}
+		}
+	}
+	sortCIDs(ids)
+	for _, id := range ids {
+		c := m.contribs[id].c
+		m.event(Rejected{CID: id, From: c.Peer, Cause: CauseUnknownBase, Reason: fmt.Sprintf("unknown base %s: no valid record of round %d has it, and round %d is final", c.Base, c.Round-1, m.finalRound)})
+	}
 }
 
 func (m *Machine) dropRecord(id cid.Cid, rs *record) {

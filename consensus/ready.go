@@ -88,12 +88,30 @@ type Equivocation struct {
 	First, Second cid.Cid
 }
 
-// Rejected: a block or a check failed; From is the gossip sender if known.
+// Rejected: a block or a check failed, or a contribution was dropped
+// without counting; From is the gossip sender if known (the signing peer
+// for contributions judged later). Cause classifies it for counting.
 type Rejected struct {
 	CID    cid.Cid
 	From   peer.ID
+	Cause  Cause
 	Reason string
 }
+
+// Cause is the class of a Rejected event.
+type Cause string
+
+// Causes of Rejected events.
+const (
+	CauseInvalid     Cause = "invalid"      // malformed, another swarm, bad signature, not allowed
+	CauseDelta       Cause = "delta"        // the delta failed the node's check
+	CauseFusion      Cause = "fusion"       // a fusion failed naming the contribution's delta
+	CauseRecord      Cause = "record"       // a record failed verification
+	CauseConflict    Cause = "conflict"     // a record at or below the final round, or off the final record
+	CauseReplay      Cause = "replay"       // a contribution of a final round arrived again on gossip
+	CauseUnknownBase Cause = "unknown-base" // its base never became valid before its round was final
+	CauseWrongRound  Cause = "wrong-round"  // its round is not the one after its base's
+)
 
 // Built: this peer built and published a record.
 type Built struct {

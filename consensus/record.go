@@ -4,9 +4,12 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"sort"
 	"time"
 
+	fuse "github.com/coldnode/coldnode/consensus/fusion"
 	"github.com/coldnode/coldnode/consensus/wire"
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -64,7 +67,7 @@ func (m *Machine) addRecord(id cid.Cid, block []byte, from peer.ID) error {
 		return m.reject(id, from, "record for another swarm")
 	}
 	if r.Round <= m.finalRound || (r.Round == m.finalRound+1 && !r.Parent.Equals(m.final)) {
-		m.event(Rejected{CID: id, From: from, Reason: fmt.Sprintf("round %d conflicts with the final record of round %d", r.Round, m.finalRound)})
+		m.event(Rejected{CID: id, From: from, Cause: CauseConflict, Reason: fmt.Sprintf("round %d conflicts with the final record of round %d", r.Round, m.finalRound)})
 		return nil
 	}
 	rs := &record{id: id, arrived: m.now, r: r, from: from, key: fuseKey(r.Parent, r.Contributions)}
@@ -75,10 +78,34 @@ func (m *Machine) addRecord(id cid.Cid, block []byte, from peer.ID) error {
 		m.refs[c] = append(m.refs[c], id)
 	}
 	m.byKey[rs.key] = append(m.byKey[rs.key], id)
+	m.nudge(r)
 	m.link(id)
 	m.dirty[id] = true
 	m.considerDirty = true
 	return nil
+}
+
+// nudge re-announces the local peer's contribution of r's round when r
+// leaves it out: its builder missed the announcement, and the peer that
+// builds the next union should not. Only the owner re-announces (it holds
+// the signed block, and one sender per contribution needs no suppression);
+// at most once per BuildSpread (and second), so a burst of records or a
+// forger cannot make it flood.
+func (m *Machine) nudge(r *wire.Record) {
+	own, ok := m.mine[r.Base]
+	cs, block := m.contribs[own], m.myBlocks[own]
+	if !ok || block == nil || cs == nil || cs.c == nil || cs.c.Round != r.Round {
+		return
+	}
+	i := sort.Search(len(r.Contributions), func(i int) bool { return wire.CompareCID(r.Contributions[i], own) >= 0 })
+	if i < len(r.Contributions) && r.Contributions[i].Equals(own) {
+		return
+	}
+	if last, ok := m.nudged[own]; ok && m.now.Sub(last) < max(m.cfg.BuildSpread, time.Second) {
+		return
+	}
+	m.nudged[own] = m.now
+	m.publish(wire.KindContribution, block)
 }
 
 // link marks id linked if its parent is, and passes that on to children.
@@ -320,6 +347,7 @@ func (m *Machine) onFused(r Fused) error {
 	}
 	if r.Err != nil {
 		f.err = r.Err.Error()
+		m.voidFusionInput(f, r.Err)
 	} else {
 		f.result = r.Fused
 	}
@@ -332,6 +360,39 @@ func (m *Machine) onFused(r Fused) error {
 		m.build(f)
 	}
 	return nil
+}
+
+// voidFusionInput marks invalid the contribution whose delta a failed
+// fusion names (a *fusion.DeltaError: non-finite values, a shape that does
+// not match the base), as a failed delta check would: records listing it
+// become invalid, and the usable set without it gets a new fusion key, so
+// consider fuses and builds again without it instead of stalling.
+func (m *Machine) voidFusionInput(f *fusion, err error) {
+	var de *fuse.DeltaError
+	if !errors.As(err, &de) || de.ID == "" {
+		return
+	}
+	for _, in := range f.job.Inputs {
+		if in.Delta.String() != de.ID && in.Contribution.String() != de.ID {
+			continue
+		}
+		cs := m.contribs[in.Contribution]
+		if cs == nil || cs.c == nil || cs.check == checkedBad {
+			continue
+		}
+		switch cs.check {
+		case checkedOK:
+			m.okN[cs.c.Base]--
+		case checking:
+			m.checkingN[cs.c.Base]--
+		case unavailable:
+			delete(m.unavailable, in.Contribution)
+		}
+		cs.check = checkedBad
+		m.touchRefs(in.Contribution)
+		m.headDirty = true
+		m.event(Rejected{CID: in.Contribution, From: cs.c.Peer, Cause: CauseFusion, Reason: "fusion: " + de.Error()})
+	}
 }
 
 // build makes, persists and publishes the record of a finished fusion.
@@ -372,8 +433,8 @@ func (m *Machine) validate(id cid.Cid, rs *record) {
 		m.dirty[ch] = true
 	}
 	for _, c := range m.onBase[rs.r.Fused] {
-		if cs := m.contribs[c]; cs != nil && cs.c != nil && cs.c.Round == rs.r.Round+1 {
-			m.ensureCheck(c, cs)
+		if cs := m.contribs[c]; cs != nil && cs.c != nil && cs.check == unchecked {
+			m.checkOnBase(c, cs, rs.r.Round)
 		}
 	}
 }
@@ -382,7 +443,7 @@ func (m *Machine) invalidate(id cid.Cid, reason string) {
 	rs := m.records[id]
 	rs.status, rs.peers = invalid, nil
 	m.considerDirty = true
-	m.event(Rejected{CID: id, From: rs.from, Reason: reason})
+	m.event(Rejected{CID: id, From: rs.from, Cause: CauseRecord, Reason: reason})
 	for _, ch := range m.children[id] {
 		m.dirty[ch] = true
 	}

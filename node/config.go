@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net"
 	"time"
+
+	"github.com/coldnode/coldnode/train/deltaenc"
 )
 
 // RepoConfig is what a repository remembers between runs (config.json).
@@ -59,6 +61,10 @@ type Config struct {
 	// record once a round may close (so usually one peer builds; see
 	// consensus.Config).
 	BuildSpread time.Duration
+	// DeltaEncoding is how the node writes its deltas (deltaenc.Parse:
+	// dense, fp16, bf16, int8, rows+..., +zstd); "" means
+	// deltaenc.Default. Any node fuses any mix of encodings.
+	DeltaEncoding string
 }
 
 // DefaultConfig returns a node configuration with default listen and API addresses.
@@ -76,6 +82,7 @@ func DefaultConfig() Config {
 		RetryEvery:     5 * time.Second,
 		BuildSpread:    2 * time.Second,
 		GCEvery:        10,
+		DeltaEncoding:  deltaenc.Default.String(),
 	}
 }
 
@@ -96,8 +103,23 @@ func (c Config) Validate() error {
 			return fmt.Errorf("node: API address %q is not on loopback; the API is local only", c.API)
 		}
 	}
+	if _, err := c.deltaEncoding(); err != nil {
+		return err
+	}
 	if c.FetchTimeout <= 0 || c.TickInterval <= 0 || c.GenesisTimeout <= 0 || c.AnnounceEvery <= 0 || c.RetryEvery <= 0 || c.BuildSpread < 0 {
 		return fmt.Errorf("node: timeouts and periods must be positive")
 	}
 	return nil
+}
+
+// deltaEncoding is the parsed DeltaEncoding ("" is deltaenc.Default).
+func (c Config) deltaEncoding() (deltaenc.Encoding, error) {
+	if c.DeltaEncoding == "" {
+		return deltaenc.Default, nil
+	}
+	e, err := deltaenc.Parse(c.DeltaEncoding)
+	if err != nil {
+		return e, fmt.Errorf("node: --delta-encoding: %w", err)
+	}
+	return e, nil
 }

@@ -27,9 +27,11 @@ func (rt *runtime) onEvent(ctx context.Context, e consensus.Event) error {
 		n.log.Info("built record", "round", e.Round, "record", e.Record, "contributions", e.Contributions)
 		n.emit(Event{Kind: "built", Round: e.Round, Record: e.Record.String(), Contributions: e.Contributions, Text: e.String()})
 	case consensus.Rejected:
+		n.metrics.Rejected(rt.verdict.reason(e))
 		n.log.Info("rejected", "cid", e.CID, "peer", e.From, "reason", e.Reason)
 		n.emit(Event{Kind: "rejected", Record: e.CID.String(), Text: e.String()})
 	case consensus.Equivocation:
+		n.metrics.Rejected(RejectEquivocation)
 		n.log.Warn("equivocation", "peer", e.Peer, "base", e.Base, "first", e.First, "second", e.Second)
 		n.emit(Event{Kind: "equivocation", Base: e.Base.String(), Text: e.String()})
 	default:
@@ -48,13 +50,17 @@ func (rt *runtime) onHead(ctx context.Context, e consensus.HeadChanged) error {
 		}
 	}
 	st := State{Head: e.Record.String(), Height: int64(e.Round), Base: e.Base.String(), Finality: int64(rt.genesis.Params.Finality)}
+	faultPoint("persist")
+	if err := rt.net.blocks.Sync(ctx); err != nil { // the indexed blocks, before the state naming them
+		return fmt.Errorf("head of round %d: %w", e.Round, err)
+	}
 	if err := n.repo.Index().SaveState(st); err != nil {
 		return err
 	}
 	n.metrics.HeadHeight.Set(float64(e.Round))
 	n.metrics.Rounds.Inc()
 	fmt.Fprintf(n.out, "round %d head %s base %s contributions %d\n", e.Round, e.Record, e.Base, e.Contributions)
-	n.log.Info("head", "round", e.Round, "record", e.Record, "base", e.Base, "contributions", e.Contributions)
+	n.log.Info("head", "round", e.Round, "record", e.Record, "base", e.Base, "contributions", e.Contributions, "weight", e.Weight)
 	n.emit(Event{Kind: "head", Round: e.Round, Record: e.Record.String(), Base: e.Base.String(), Contributions: e.Contributions, Text: e.String()})
 	rt.maybeTrain()
 	return nil

@@ -36,6 +36,7 @@ type fuseDone struct {
 // computing the same job gets the same bytes and so the same CID.
 func runFusion(ctx context.Context, store weightStore, job fuseJob, maxBytes int64) (fuseDone, error) {
 	done := fuseDone{Job: job}
+	faultPoint("fuse")
 	rule, err := fusion.ParseRule(job.Rule)
 	if err != nil {
 		return done, fmt.Errorf("fusion rule %q: %w", job.Rule, err)
@@ -46,7 +47,7 @@ func runFusion(ctx context.Context, store weightStore, job fuseJob, maxBytes int
 	}
 	inputs := make([]fusion.Input, len(job.Deltas))
 	for i, d := range job.Deltas {
-		r, err := openWeights(ctx, store, d.Delta, maxBytes)
+		r, err := openDelta(ctx, store, d.Delta, maxBytes, base)
 		if err != nil {
 			return done, fmt.Errorf("fusion delta: %w", err)
 		}

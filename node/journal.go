@@ -2,6 +2,7 @@ package node
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -23,6 +24,9 @@ type journal struct {
 
 func openJournal(r *Repo) (*journal, []cid.Cid, error) {
 	path := r.File(journalFile)
+	if _, err := cutTornTail(path); err != nil {
+		return nil, nil, fmt.Errorf("block journal: %w", err)
+	}
 	cids, err := readJournal(path)
 	if err != nil {
 		return nil, nil, err
@@ -78,3 +82,24 @@ func (j *journal) append(c cid.Cid) error {
 }
 
 func (j *journal) close() error { return j.f.Close() }
+
+// cutTornTail truncates an append-only journal after its last newline, so a
+// line torn by a crash (or a full disk) is dropped instead of being glued to
+// the next line appended. It reports how many bytes it cut.
+func cutTornTail(path string) (int64, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	keep := int64(bytes.LastIndexByte(b, '\n') + 1)
+	if keep == int64(len(b)) {
+		return 0, nil
+	}
+	if err := os.Truncate(path, keep); err != nil {
+		return 0, fmt.Errorf("cut torn last line: %w", err)
+	}
+	return int64(len(b)) - keep, nil
+}

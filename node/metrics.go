@@ -1,8 +1,13 @@
 package node
 
 import (
+	"errors"
+	"slices"
+	"strings"
 	"time"
 
+	"github.com/coldnode/coldnode/consensus/fusion"
+	"github.com/coldnode/coldnode/p2p"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -20,6 +25,7 @@ type Metrics struct {
 	Peers         prometheus.Gauge
 	HeadHeight    prometheus.Gauge
 	Fusions       prometheus.Counter
+	Rejections    *prometheus.CounterVec // by reason: one of RejectReasons
 }
 
 // NewMetrics builds the node's metrics on a fresh registry, which also
@@ -30,6 +36,7 @@ func NewMetrics() *Metrics {
 	reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	reg.MustRegister(m.Rounds, m.Contributions, m.FetchBytes, m.FetchSeconds, m.TrainExamples,
 		m.TrainSeconds, m.TrainRate, m.Peers, m.HeadHeight, m.Fusions)
+	reg.MustRegister(m.Rejections)
 	m.Registry = reg
 	return m
 }
@@ -50,6 +57,7 @@ func NoopMetrics() *Metrics {
 		Peers:         gauge("p2p", "peers", "Connected peers."),
 		HeadHeight:    gauge("consensus", "head_height", "Round number of the current head."),
 		Fusions:       counter("fusion", "runs_total", "Fusions computed locally."),
+		Rejections:    rejections(),
 	}
 }
 
@@ -78,4 +86,125 @@ func counter(sub, name, help string) prometheus.Counter {
 
 func gauge(sub, name, help string) prometheus.Gauge {
 	return prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "coldnode", Subsystem: sub, Name: name, Help: help})
+}
+
+// Reasons for turning away a peer's input, the label values of
+// coldnode_node_rejections_total. The set is closed: anything else counts as
+// RejectOther.
+const (
+	RejectMalformed    = "malformed"      // undecodable announcement, block, envelope or delta file
+	RejectOversize     = "oversize"       // envelope or delta over its size limit
+	RejectSignature    = "signature"      // unsigned, or signed by another key
+	RejectWrongTopic   = "wrong_topic"    // envelope sealed for another swarm's topic
+	RejectWrongSwarm   = "wrong_swarm"    // announcement, contribution or record of another swarm
+	RejectNotAllowed   = "not_allowed"    // contributor outside the genesis allowlist
+	RejectShape        = "shape"          // delta tensors missing, extra or of another shape
+	RejectDType        = "dtype"          // delta tensor not F32
+	RejectNonFinite    = "nonfinite"      // NaN or Inf in a delta
+	RejectNorm         = "norm"           // delta body norm over the genesis NormBound
+	RejectUnknownBase  = "unknown_base"   // built on a base no valid record has
+	RejectReplay       = "replay"         // a contribution of a final round sent again
+	RejectWrongRound   = "wrong_round"    // claims a round its base does not end
+	RejectConflict     = "conflict"       // record conflicting with a final one
+	RejectForged       = "forged"         // record whose fused CID does not recompute
+	RejectRecord       = "invalid_record" // any other invalid record
+	RejectEquivocation = "equivocation"   // two contributions by one peer on one base
+	RejectFlood        = "flood"          // gossip over the author's rate limit
+	RejectOther        = "other"
+)
+
+// RejectReasons lists every reason label; all are exported from the start
+// (at 0), so a dashboard sees the full set.
+var RejectReasons = []string{RejectMalformed, RejectOversize, RejectSignature, RejectWrongTopic,
+	RejectWrongSwarm, RejectNotAllowed, RejectShape, RejectDType, RejectNonFinite, RejectNorm,
+	RejectUnknownBase, RejectReplay, RejectWrongRound, RejectConflict, RejectForged, RejectRecord,
+	RejectEquivocation, RejectFlood, RejectOther}
+
+func rejections() *prometheus.CounterVec {
+	v := prometheus.NewCounterVec(opts("node", "rejections_total",
+		"Inputs from peers turned away (gossip validation, delta checks, state machine), by reason."), []string{"reason"})
+	for _, r := range RejectReasons {
+		v.WithLabelValues(r)
+	}
+	return v
+}
+
+// Rejected counts one rejection; a reason outside RejectReasons counts as
+// RejectOther, so the label set stays bounded.
+func (m *Metrics) Rejected(reason string) {
+	if !slices.Contains(RejectReasons, reason) {
+		reason = RejectOther
+	}
+	m.Rejections.WithLabelValues(reason).Inc()
+}
+
+// gossipReason maps a p2p validator reason to a label (they share names).
+func gossipReason(reason string) string {
+	switch reason {
+	case p2p.ReasonOversize, p2p.ReasonMalformed, p2p.ReasonSignature, p2p.ReasonFlood:
+		return reason
+	case p2p.ReasonTopic:
+		return RejectWrongTopic
+	}
+	return RejectOther
+}
+
+// eventReason classifies the reason text of a state machine Rejected event.
+// The state machine gives reasons as text; these are its phrasings. A
+// failed delta check is classified from the node's own error (checkReason).
+func eventReason(reason string) string {
+	if rest, ok := strings.CutPrefix(reason, "delta check: "); ok {
+		return checkReason(errors.New(rest))
+	}
+	if rest, ok := strings.CutPrefix(reason, "fusion: "); ok {
+		return checkReason(errors.New(rest))
+	}
+	for _, r := range eventPhrases {
+		if strings.Contains(reason, r.phrase) {
+			return r.reason
+		}
+	}
+	return RejectOther
+}
+
+// eventPhrases are matched in order; the first phrase found decides.
+var eventPhrases = []struct{ phrase, reason string }{
+	{"replayed", RejectReplay},
+	{"unknown base", RejectUnknownBase},
+	{"which ends round", RejectWrongRound},
+	{"trained for another round or base", RejectWrongRound},
+	{"not on the allowlist", RejectNotAllowed},
+	{"another swarm", RejectWrongSwarm},
+	{`no field "sig"`, RejectSignature},
+	{"signature", RejectSignature},
+	{"conflicts with the final record", RejectConflict},
+	{"forged", RejectForged},
+	{"too large", RejectOversize},
+	{"wire: ", RejectMalformed},
+	{"record", RejectRecord},
+	{"base is not the parent's fused file", RejectRecord},
+	{"delta failed its check", RejectRecord},
+	{"fusion failed", RejectRecord},
+}
+
+// checkReason classifies why a delta failed the node's check (checkDelta,
+// matchBase, or the fetch size cap), by sentinel where one exists.
+func checkReason(err error) string {
+	msg := err.Error()
+	switch {
+	case strings.HasPrefix(msg, "genesis weights"):
+		return RejectOther // this node could not read its own genesis
+	case errors.Is(err, p2p.ErrTooLarge) || strings.Contains(msg, "larger than allowed"):
+		return RejectOversize
+	case errors.Is(err, fusion.ErrNonFinite) || strings.Contains(msg, "non-finite") ||
+		strings.Contains(msg, " is NaN") || strings.Contains(msg, " is +Inf") || strings.Contains(msg, " is -Inf"):
+		return RejectNonFinite
+	case strings.Contains(msg, "exceeds the swarm's bound"):
+		return RejectNorm
+	case strings.Contains(msg, "dtype"):
+		return RejectDType
+	case errors.Is(err, fusion.ErrMismatch) || strings.Contains(msg, "does not match base"):
+		return RejectShape
+	}
+	return RejectMalformed
 }

@@ -78,7 +78,8 @@ func (n *Node) startNetwork(ctx context.Context, key crypto.PrivKey, allow []pee
 	if err := checkListen(n.cfg.Listen); err != nil {
 		return nil, err
 	}
-	host, err := p2p.New(ctx, n.p2pConfig(psk, allow), key, n.repo.Path, n.log.With("subsystem", "p2p"))
+	host, err := p2p.New(ctx, n.p2pConfig(psk, allow), key, n.repo.Path, n.log.With("subsystem", "p2p"),
+		p2p.WithRejections(func(_ peer.ID, reason string) { n.metrics.Rejected(gossipReason(reason)) }))
 	if err != nil {
 		if strings.Contains(err.Error(), "address already in use") {
 			return nil, hint(err, "another program uses a --listen port; choose another (port 0 picks a free one)")
@@ -213,6 +214,7 @@ func (s store) ReadFile(ctx context.Context, c cid.Cid, maxBytes int64) ([]byte,
 	local, _ := s.blocks.Has(ctx, c)
 	var progress p2p.Progress
 	if !local {
+		faultPoint("fetch")
 		label := "fetch …" + c.String()[max(0, len(c.String())-8):]
 		progress = func(done, total int64) { s.progress.Update(label, done, total, "bytes") }
 	}
@@ -234,7 +236,11 @@ func (s store) ReadFile(ctx context.Context, c cid.Cid, maxBytes int64) ([]byte,
 	return buf.Bytes(), nil
 }
 
-// ImportBytes stores b as a UnixFS file.
+// ImportBytes stores b as a UnixFS file, durably: callers log the CID next.
 func (s store) ImportBytes(ctx context.Context, b []byte) (cid.Cid, error) {
-	return s.blocks.ImportBytes(ctx, b)
+	c, err := s.blocks.ImportBytes(ctx, b)
+	if err != nil {
+		return cid.Undef, err
+	}
+	return c, s.blocks.Sync(ctx)
 }

@@ -32,6 +32,7 @@ type runtime struct {
 	jobs    chan trainJob
 	trained chan trainDone
 	publish chan []byte
+	checks  slots // delta checks running (bounds their memory)
 
 	// owned by the loop goroutine
 	sm       *consensus.Machine
@@ -93,7 +94,7 @@ func (n *Node) start(ctx context.Context) (*runtime, error) {
 	}
 	rt := &runtime{n: n, net: net, inflight: map[string]bool{}, tried: map[cid.Cid]bool{},
 		results: make(chan workDone, 64), jobs: make(chan trainJob, 1), trained: make(chan trainDone, 1),
-		publish: make(chan []byte, 256)}
+		publish: make(chan []byte, 256), checks: checkSlots()}
 	rt.pubCtx, rt.pubStop = context.WithCancel(context.Background())
 	rt.store = store{blocks: net.blocks, host: net.host, metrics: n.metrics, timeout: n.cfg.FetchTimeout, progress: n.progress, log: n.log}
 	if err := rt.init(ctx, swarm, key, gb); err != nil {
@@ -121,7 +122,7 @@ func (rt *runtime) init(ctx context.Context, swarm cid.Cid, key signerKey, gb []
 	if rt.sm, err = newMachine(gb, key, n.cfg); err != nil {
 		return err
 	}
-	if err := rt.net.joinRounds(swarm, validator(swarm)); err != nil {
+	if err := rt.net.joinRounds(swarm, validator(swarm, n.metrics)); err != nil {
 		return err
 	}
 	var replay []cid.Cid
@@ -135,12 +136,17 @@ func (rt *runtime) init(ctx context.Context, swarm cid.Cid, key signerKey, gb []
 	return rt.startAPI()
 }
 
-// validator accepts well-formed announcements of this swarm; the state
-// machine does the expensive checks.
-func validator(swarm cid.Cid) p2p.Validator {
+// validator accepts well-formed announcements of this swarm, counting what
+// it rejects; the state machine does the expensive checks.
+func validator(swarm cid.Cid, m *Metrics) p2p.Validator {
 	return func(_ peer.ID, payload []byte) p2p.Verdict {
 		a, err := wire.DecodeAnnouncement(payload)
-		if err != nil || !a.Swarm.Equals(swarm) {
+		if err != nil {
+			m.Rejected(RejectMalformed)
+			return p2p.Reject
+		}
+		if !a.Swarm.Equals(swarm) {
+			m.Rejected(RejectWrongSwarm)
 			return p2p.Reject
 		}
 		return p2p.Accept
@@ -296,8 +302,13 @@ func (rt *runtime) handleReady(ctx context.Context) error {
 	return nil
 }
 
+// persist stores a consensus block durably, then journals it.
 func (rt *runtime) persist(ctx context.Context, b consensus.Block) error {
+	faultPoint("persist")
 	if err := rt.net.blocks.Put(ctx, b.CID, b.Data); err != nil {
+		return fmt.Errorf("persist block %s: %w", b.CID, err)
+	}
+	if err := rt.net.blocks.Sync(ctx); err != nil {
 		return fmt.Errorf("persist block %s: %w", b.CID, err)
 	}
 	return rt.journal.append(b.CID)

@@ -12,6 +12,7 @@ import (
 	"github.com/coldnode/coldnode/train"
 	"github.com/coldnode/coldnode/train/checkpoint"
 	"github.com/coldnode/coldnode/train/data"
+	"github.com/coldnode/coldnode/train/deltaenc"
 	"github.com/ipfs/go-cid"
 )
 
@@ -57,6 +58,7 @@ type trainer struct {
 	task     *data.Task
 	opt      train.Options
 	maxDelta int64
+	enc      deltaenc.Encoding // how the delta file is written
 	log      *slog.Logger
 	metrics  *Metrics
 	progress *Progress
@@ -142,6 +144,7 @@ func (t *trainer) finetune(ctx context.Context, job trainJob, base *checkpoint.F
 	opt := t.opt
 	opt.Seed = t.opt.Seed*1_000_003 + job.Round
 	t.log.Info("training", "round", job.Round, "base", job.Base, "task", t.task.Name, "examples", t.examples(), "epochs", opt.Epochs)
+	faultPoint("train")
 	res, err := train.Finetune(ctx, base, t.task, opt, t.onProgress(job))
 	t.progress.Done()
 	if err != nil {
@@ -161,13 +164,14 @@ func (t *trainer) onProgress(job trainJob) func(train.Progress) {
 }
 
 func (t *trainer) importDelta(ctx context.Context, delta *checkpoint.File) (cid.Cid, error) {
-	b, err := checkpoint.Encode(delta)
+	b, err := deltaenc.Encode(delta, t.enc)
 	if err != nil {
-		return cid.Undef, fmt.Errorf("encode delta: %w", err)
+		return cid.Undef, fmt.Errorf("encode delta (%s): %w", t.enc, err)
 	}
 	if int64(len(b)) > t.maxDelta {
 		return cid.Undef, fmt.Errorf("delta is %d bytes, the swarm's limit is %d", len(b), t.maxDelta)
 	}
+	faultPoint("import")
 	c, err := t.store.ImportBytes(ctx, b)
 	if err != nil {
 		return cid.Undef, fmt.Errorf("import delta: %w", err)

@@ -24,10 +24,18 @@ type verdicts struct {
 	f       *os.File
 	checked map[cid.Cid]bool
 	fused   map[string]cid.Cid
+	failed  map[cid.Cid]string // reason label of a failed check, until its Rejected event
 }
 
+// maxFailed bounds failed: a check whose event never comes (the state
+// machine pruned the contribution meanwhile) must not grow it forever.
+const maxFailed = 4096
+
 func openVerdicts(r *Repo) (*verdicts, error) {
-	v := &verdicts{checked: map[cid.Cid]bool{}, fused: map[string]cid.Cid{}}
+	v := &verdicts{checked: map[cid.Cid]bool{}, fused: map[string]cid.Cid{}, failed: map[cid.Cid]string{}}
+	if _, err := cutTornTail(r.File(verdictsFile)); err != nil {
+		return nil, fmt.Errorf("verdicts: %w", err)
+	}
 	if err := v.load(r.File(verdictsFile)); err != nil {
 		return nil, err
 	}
@@ -87,11 +95,13 @@ func (v *verdicts) fuse(key string) consensus.Message {
 	return nil
 }
 
-// record remembers a successful check or fusion the node did itself.
+// record remembers a successful check or fusion the node did itself, and
+// why a check failed (for reason).
 func (v *verdicts) record(msg consensus.Message) error {
 	line := ""
 	switch m := msg.(type) {
 	case consensus.Checked:
+		v.noteFailure(m)
 		if m.Err == nil && !m.Unavailable && !v.checked[m.Contribution] {
 			v.checked[m.Contribution] = true
 			line = "check " + m.Contribution.String()
@@ -112,3 +122,27 @@ func (v *verdicts) record(msg consensus.Message) error {
 }
 
 func (v *verdicts) close() error { return v.f.Close() }
+
+// noteFailure keeps the reason label of a failed check, classified from the
+// node's own error value, for the Rejected event it leads to.
+func (v *verdicts) noteFailure(m consensus.Checked) {
+	if m.Err == nil || m.Unavailable {
+		return
+	}
+	if len(v.failed) >= maxFailed {
+		clear(v.failed)
+	}
+	v.failed[m.Contribution] = checkReason(m.Err)
+}
+
+// reason is the label of a Rejected event: for a delta this node's check
+// failed, the reason noted then; otherwise classified from the event's text.
+func (v *verdicts) reason(e consensus.Rejected) string {
+	if v != nil && strings.HasPrefix(e.Reason, "delta check: ") {
+		if r, ok := v.failed[e.CID]; ok {
+			delete(v.failed, e.CID)
+			return r
+		}
+	}
+	return eventReason(e.Reason)
+}

@@ -45,6 +45,7 @@ func (rt *runtime) startWorkers(ctx context.Context) {
 	n := rt.n
 	tr := &trainer{repo: n.repo, store: rt.store, task: n.task, opt: n.trainOptions(),
 		maxDelta: rt.genesis.Params.MaxDelta, log: n.log, metrics: n.metrics, progress: n.progress}
+	tr.enc, _ = n.cfg.deltaEncoding() // checked by Validate
 	rt.wg.Add(2)
 	go func() {
 		defer rt.wg.Done()
@@ -121,12 +122,17 @@ func (rt *runtime) startCheck(ctx context.Context, ck consensus.Check) {
 		return
 	}
 	rt.spawn(ctx, key, func(ctx context.Context) consensus.Message {
+		if !rt.checks.acquire(ctx) {
+			return nil // stopping; the machine asks again after a restart
+		}
+		defer rt.checks.release()
+		defer rt.timed("checked", "contribution", ck.Contribution)()
 		b, err := rt.store.ReadFile(ctx, ck.Delta, ck.MaxBytes)
 		if err != nil {
 			unavailable := !errors.Is(err, p2p.ErrTooLarge)
 			return consensus.Checked{Contribution: ck.Contribution, Unavailable: unavailable, Err: err}
 		}
-		if err := checkDelta(b, ck.NormBound); err != nil {
+		if err := rt.checkSent(ctx, b, ck.NormBound); err != nil {
 			return consensus.Checked{Contribution: ck.Contribution, Err: err}
 		}
 		return consensus.Checked{Contribution: ck.Contribution, Err: rt.matchGenesis(ctx, ck.Delta, b)}
@@ -147,7 +153,7 @@ func (rt *runtime) matchGenesis(ctx context.Context, delta cid.Cid, b []byte) er
 
 // matchBase checks delta bytes b against ref with the fusion's own Check.
 func matchBase(ref *checkpoint.Reader, delta cid.Cid, b []byte) error {
-	r, err := checkpoint.OpenBytes(b)
+	r, err := fusion.OpenDelta(b, ref) // plain or encoded (train/deltaenc)
 	if err != nil {
 		return err
 	}

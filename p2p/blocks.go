@@ -41,6 +41,7 @@ type contentFinder = routing.ContentDiscovery
 type Blocks struct {
 	store    ds.Batching // closed by Close
 	bs       blockstore.Blockstore
+	blobs    *blobStore       // large raw blocks as files; nil: all in store
 	bswap    *bitswap.Bitswap // nil when offline
 	bserv    blockservice.BlockService
 	dag      ipld.DAGService
@@ -74,12 +75,32 @@ func openBlocks(ctx context.Context, dir string, h host.Host, finder contentFind
 	if err != nil {
 		return nil, fmt.Errorf("p2p blocks: open %s: %w", dir, err)
 	}
-	return newBlocks(ctx, store, h, finder, log), nil
+	// pebble holds dir's lock from here, so no other process is writing
+	// the blob directory while openBlobStore clears its leftovers.
+	blobs, torn, err := openBlobStore(filepath.Join(dir, "blobs"))
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	if torn > 0 {
+		log.Warn("deleted block files a crash left incomplete", "dir", dir, "files", torn)
+	}
+	return newBlocksWith(ctx, store, blobs, h, finder, log), nil
 }
 
-// newBlocks builds the store on any datastore; it closes store on Close.
+// newBlocks builds the store on any datastore, every block inside it; it
+// closes store on Close.
 func newBlocks(ctx context.Context, store ds.Batching, h host.Host, finder contentFinder, log *slog.Logger) *Blocks {
-	b := &Blocks{store: store, bs: blockstore.NewBlockstore(store), log: log,
+	return newBlocksWith(ctx, store, nil, h, finder, log)
+}
+
+// newBlocksWith is newBlocks keeping large raw blocks in blobs (when not nil).
+func newBlocksWith(ctx context.Context, store ds.Batching, blobs *blobStore, h host.Host, finder contentFinder, log *slog.Logger) *Blocks {
+	var bs blockstore.Blockstore = blockstore.NewBlockstore(store)
+	if blobs != nil {
+		bs = &hybridStore{Blockstore: bs, blobs: blobs}
+	}
+	b := &Blocks{store: store, bs: bs, blobs: blobs, log: log,
 		pins: namespace.Wrap(store, pinsPrefix)}
 	var ex exchange.Interface
 	if h != nil {
@@ -108,6 +129,9 @@ func (b *Blocks) Close() error {
 		return nil
 	}
 	b.closed = true
+	if b.blobs != nil {
+		errs = append(errs, b.blobs.sync())
+	}
 	errs = append(errs, b.store.Close())
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("p2p blocks close: %w", err)
@@ -164,7 +188,38 @@ func (b *Blocks) Export(ctx context.Context, c cid.Cid, w io.Writer) error {
 		return err
 	}
 	defer b.gc.RUnlock()
-	return ufs.Export(ctx, merkledag.NewSession(ctx, b.dag), c, w)
+	err := ufs.Export(ctx, merkledag.NewSession(ctx, b.dag), c, w)
+	if err != nil {
+		// The DAG service reports a failed batch without naming the block;
+		// name the first local block that does not read back, if any.
+		if bad := b.firstUnreadable(ctx, c); bad != nil {
+			return fmt.Errorf("%w: %w", err, bad)
+		}
+	}
+	return err
+}
+
+// firstUnreadable walks the local part of the DAG rooted at root and returns
+// the error of the first block that is stored but cannot be read (a corrupt
+// blob file), or nil. Blocks not stored locally are skipped.
+func (b *Blocks) firstUnreadable(ctx context.Context, root cid.Cid) error {
+	var o dagOrder
+	o.start(root)
+	for c, ok := o.next(); ok && ctx.Err() == nil; c, ok = o.next() {
+		blk, err := b.bs.Get(ctx, c)
+		if ipld.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		kids, err := links(blk)
+		if err != nil {
+			return err
+		}
+		o.push(kids)
+	}
+	return nil
 }
 
 // ExportFile writes the UnixFS file c to path atomically (mode 0644): the

@@ -3,6 +3,7 @@ package p2p
 import (
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -63,6 +64,12 @@ type GossipConfig struct {
 	// PublishWait bounds how long Publish waits for at least one peer in the
 	// topic when the caller's context has no deadline.
 	PublishWait time.Duration
+	// FloodRate and FloodBurst throttle each author: a token bucket of
+	// FloodBurst messages, refilled at FloodRate a second, shared by every
+	// topic. A message over it is ignored, counted, and lowers the author's
+	// application-specific peer score (see FloodPenalty). FloodRate 0: no limit.
+	FloodRate  float64
+	FloodBurst int
 }
 
 // DefaultConfig returns the configuration for a public swarm on all
@@ -75,7 +82,7 @@ func DefaultConfig() Config {
 			Memory: 512 << 20, FD: 512},
 		LowPeers: 4, ReconnectEvery: 30 * time.Second, DialTimeout: 10 * time.Second,
 		Gossip: GossipConfig{MaxAge: 10 * time.Minute, MaxSkew: time.Minute, Buffer: 1024,
-			PublishWait: 10 * time.Second},
+			PublishWait: 10 * time.Second, FloodRate: 10, FloodBurst: 100},
 	}
 }
 
@@ -110,6 +117,10 @@ func (c *Config) validateNumbers() error {
 		return errors.New("p2p config: ReconnectEvery and DialTimeout must be positive")
 	case c.Gossip.MaxAge <= 0 || c.Gossip.MaxSkew < 0 || c.Gossip.Buffer <= 0 || c.Gossip.PublishWait <= 0:
 		return fmt.Errorf("p2p config: invalid gossip settings %+v", c.Gossip)
+	case !(c.Gossip.FloodRate >= 0) || math.IsInf(c.Gossip.FloodRate, 0) || c.Gossip.FloodBurst < 0 ||
+		(c.Gossip.FloodRate > 0 && c.Gossip.FloodBurst < 1):
+		return fmt.Errorf("p2p config: flood limit %v messages/s with burst %d: want a finite rate >= 0 and, with a rate, a burst >= 1",
+			c.Gossip.FloodRate, c.Gossip.FloodBurst)
 	}
 	return nil
 }

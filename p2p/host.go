@@ -34,6 +34,8 @@ type Node struct {
 	disc    *discovery
 	metrics *Metrics         // nil: none
 	now     func() time.Time // the clock; time.Now unless WithClock
+	guard   *guard           // flood limits and peer scores
+	reject  func(from peer.ID, reason string)
 
 	ctx    context.Context // cancelled by Close; lives as long as the node
 	cancel context.CancelFunc
@@ -82,7 +84,8 @@ func (n *Node) start(ctx context.Context) error {
 	if n.host, n.dht, err = newHost(n.cfg, n.key); err != nil {
 		return err
 	}
-	if n.ps, err = newPubSub(n.ctx, n.host, n.cfg.Gossip, n.log); err != nil {
+	n.guard = newGuard(n.cfg.Gossip, n.host.ID(), n.now)
+	if n.ps, err = newPubSub(n.ctx, n.host, n.cfg.Gossip, n.guard, n.log); err != nil {
 		return fmt.Errorf("p2p: start gossipsub: %w", err)
 	}
 	var finder contentFinder

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -18,14 +19,14 @@ type Metrics struct {
 
 // NewMetrics creates the metrics and registers them with reg:
 //
-//	coldnode_p2p_gossip_messages_total{result="accepted|rejected|ignored|dropped"}
+//	coldnode_p2p_gossip_messages_total{result="accepted|rejected|ignored|throttled|dropped"}
 //	coldnode_p2p_peers
 //	coldnode_p2p_fetch_bytes_total
 //	coldnode_p2p_gc_removed_blocks_total
 func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m := &Metrics{
 		gossip: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "coldnode_p2p_gossip_messages_total",
-			Help: "Gossip messages by validation result; dropped = accepted but the reader was behind."}, []string{"result"}),
+			Help: "Gossip messages by validation result; throttled = over the author's rate limit; dropped = accepted but the reader was behind."}, []string{"result"}),
 		peers: prometheus.NewGauge(prometheus.GaugeOpts{Name: "coldnode_p2p_peers",
 			Help: "Connected peers, sampled every reconnect interval."}),
 		fetchBytes: prometheus.NewCounter(prometheus.CounterOpts{Name: "coldnode_p2p_fetch_bytes_total",
@@ -77,4 +78,12 @@ func WithClock(now func() time.Time) Option {
 // WithMetrics records the node's metrics in m.
 func WithMetrics(m *Metrics) Option {
 	return func(n *Node) { n.metrics = m }
+}
+
+// WithRejections calls f for every gossip message the topic validator turns
+// away itself, with one of the Reason constants and the message's author
+// (for counting; f must be cheap and must not block). Messages a topic's
+// own Validator rejects are not reported: that validator knows why.
+func WithRejections(f func(from peer.ID, reason string)) Option {
+	return func(n *Node) { n.reject = f }
 }

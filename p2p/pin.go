@@ -63,7 +63,13 @@ func (b *Blocks) Unpin(ctx context.Context, c cid.Cid) error {
 	return b.syncPins(ctx)
 }
 
+// syncPins makes the pin set and every block stored so far durable.
 func (b *Blocks) syncPins(ctx context.Context) error {
+	if b.blobs != nil {
+		if err := b.blobs.sync(); err != nil {
+			return fmt.Errorf("p2p pins: sync: %w", err)
+		}
+	}
 	if err := b.store.Sync(ctx, ds.NewKey("/")); err != nil {
 		return fmt.Errorf("p2p pins: sync: %w", err)
 	}

@@ -6,6 +6,7 @@ import (
 
 	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
+	ds "github.com/ipfs/go-datastore"
 )
 
 // verify checks that data hashes to c.
@@ -74,4 +75,54 @@ func (b *Blocks) Has(ctx context.Context, c cid.Cid) (bool, error) {
 		return false, fmt.Errorf("p2p has %s: %w", c, err)
 	}
 	return ok, nil
+}
+
+// Sync makes every block and pin stored so far durable. The datastore
+// writes without syncing its log, so a process killed right after a Put can
+// lose the block; call Sync before recording elsewhere that a block is
+// stored.
+func (b *Blocks) Sync(ctx context.Context) error {
+	if err := b.rlock(); err != nil {
+		return err
+	}
+	defer b.gc.RUnlock()
+	if err := b.store.Sync(ctx, ds.NewKey("/")); err != nil {
+		return fmt.Errorf("p2p sync: %w", err)
+	}
+	return nil
+}
+
+// VerifyStats is what Verify read.
+type VerifyStats struct {
+	Blocks int   // blocks read
+	Bytes  int64 // bytes of block data read
+	Bad    int   // blocks that could not be read or do not hash to their CID
+}
+
+// Verify reads every locally stored block and re-hashes it against its CID,
+// calling bad for each one that fails (with an error wrapping ErrBadBlock
+// when the bytes are wrong). It never fetches from peers.
+func (b *Blocks) Verify(ctx context.Context, bad func(c cid.Cid, err error)) (VerifyStats, error) {
+	if err := b.rlock(); err != nil {
+		return VerifyStats{}, err
+	}
+	defer b.gc.RUnlock()
+	keys, err := b.bs.AllKeysChan(ctx)
+	if err != nil {
+		return VerifyStats{}, fmt.Errorf("p2p verify: list blocks: %w", err)
+	}
+	var st VerifyStats
+	for k := range keys {
+		st.Blocks++
+		blk, err := b.bs.Get(ctx, k)
+		if err == nil {
+			st.Bytes += int64(len(blk.RawData()))
+			err = verify(k, blk.RawData())
+		}
+		if err != nil {
+			st.Bad++
+			bad(k, err)
+		}
+	}
+	return st, ctx.Err()
 }

@@ -7,9 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
+	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
+	ipld "github.com/ipfs/go-ipld-format"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/protocol"
 )
@@ -112,25 +115,108 @@ func (b *Blocks) serve(ctx context.Context, rw io.ReadWriter) error {
 	return w.Flush()
 }
 
-// sendDAG writes every block of the DAG in protocol order, then the end mark.
+// sendDAG writes every block of the DAG in protocol order, then the end
+// mark. A reader goroutine walks the DAG and reads blocks from the store
+// (large leaves into recycled buffers) up to sendAhead blocks ahead, so
+// disk reads overlap the stream writes; sendDAG waits for it.
 func (b *Blocks) sendDAG(ctx context.Context, w *bufio.Writer, root cid.Cid) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	frames := make(chan outFrame, sendAhead)
+	free := make(chan []byte, sendAhead+2)
+	var readErr error
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		defer close(frames)
+		readErr = b.readDAG(ctx, root, frames, free)
+	})
+	err := writeFrames(w, frames, free)
+	cancel()
+	for range frames {
+	}
+	wg.Wait()
+	if err != nil {
+		return err
+	}
+	if readErr != nil {
+		return readErr
+	}
+	return writeUvarint(w, 0)
+}
+
+// sendAhead is how many blocks the server reads ahead of the stream.
+const sendAhead = 4
+
+// outFrame is a block read for sending; buf, when set, is recycled after.
+type outFrame struct {
+	c    cid.Cid
+	data []byte
+	buf  []byte
+}
+
+func writeFrames(w *bufio.Writer, frames <-chan outFrame, free chan<- []byte) error {
+	for f := range frames {
+		if err := writeFrame(w, f.c.Bytes(), f.data); err != nil {
+			return err
+		}
+		if f.buf != nil {
+			select {
+			case free <- f.buf:
+			default:
+			}
+		}
+	}
+	return nil
+}
+
+// readDAG reads the DAG's blocks in protocol order into frames until done,
+// a read fails or ctx ends.
+func (b *Blocks) readDAG(ctx context.Context, root cid.Cid, frames chan<- outFrame, free chan []byte) error {
 	var o dagOrder
 	o.start(root)
 	for c, ok := o.next(); ok; c, ok = o.next() {
-		blk, err := b.bs.Get(ctx, c)
+		var buf []byte
+		select {
+		case buf = <-free:
+		default:
+		}
+		f, err := b.readFrame(ctx, c, buf)
 		if err != nil {
 			return fmt.Errorf("block %s: %w", c, err)
 		}
-		kids, err := links(blk)
-		if err != nil {
-			return err
+		if c.Prefix().Codec != cid.Raw {
+			blk, _ := blocks.NewBlockWithCid(f.data, c)
+			kids, err := links(blk)
+			if err != nil {
+				return err
+			}
+			o.push(kids)
 		}
-		o.push(kids)
-		if err := writeFrame(w, c.Bytes(), blk.RawData()); err != nil {
-			return err
+		select {
+		case frames <- f:
+		case <-ctx.Done():
+			return ctx.Err()
 		}
 	}
-	return writeUvarint(w, 0)
+	return nil
+}
+
+// readFrame reads block c, a blob file into buf when it is one.
+func (b *Blocks) readFrame(ctx context.Context, c cid.Cid, buf []byte) (outFrame, error) {
+	if b.blobs != nil && blobFirst(c) {
+		data, file, err := b.blobs.read(c, buf)
+		if err == nil {
+			return outFrame{c: c, data: data, buf: file}, nil
+		}
+		if !ipld.IsNotFound(err) {
+			return outFrame{}, err
+		}
+	}
+	blk, err := b.bs.Get(ctx, c)
+	if err != nil {
+		return outFrame{}, err
+	}
+	return outFrame{c: c, data: blk.RawData()}, nil
 }
 
 func refuse(w *bufio.Writer, msg string) error {

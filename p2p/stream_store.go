@@ -19,21 +19,25 @@ const (
 	// batchQueue is how many blocks may wait for the writer.
 	batchQueue = 32
 	// poolBuffers is how many block buffers a fetch recycles: the queue,
-	// a full batch and the one being read.
-	poolBuffers = batchQueue + batchBytes/(1<<20) + 2
+	// the batch being gathered, the one being stored, and the one being read.
+	poolBuffers = batchQueue + 2*batchBytes/(1<<20) + 2
 )
 
-// batchWriter checks and stores blocks in batches on its own goroutine, so
-// network reads overlap hashing and store writes, and it recycles block
-// buffers once the store has copied them. The fetching goroutine calls
-// buffer, put and then close; the writer goroutine owns the pending batch.
+// batchWriter checks blocks on one goroutine and stores them in batches on
+// another, so network reads, hashing and store writes (with their fsyncs)
+// overlap, and it recycles block buffers once the store has copied them.
+// The fetching goroutine calls buffer, put and then close; the checking
+// goroutine owns the batch being gathered, the storing one the batch being
+// written.
 type batchWriter struct {
-	bs     blockstore.Blockstore
-	in     chan pending
-	free   chan []byte
-	failed chan struct{} // closed when a check or a write fails
-	err    error         // set by the writer goroutine before failed closes
-	wg     sync.WaitGroup
+	bs      blockstore.Blockstore
+	in      chan pending
+	batches chan []blocks.Block // checked batches for the storing goroutine
+	free    chan []byte
+	failed  chan struct{} // closed when a check or a write fails
+	once    sync.Once     // closes failed
+	err     error         // set (under once) before failed closes
+	wg      sync.WaitGroup
 }
 
 // pending is a block whose place in the DAG has been checked; when check
@@ -44,13 +48,13 @@ type pending struct {
 }
 
 func newBatchWriter(ctx context.Context, bs blockstore.Blockstore) *batchWriter {
-	w := &batchWriter{bs: bs, in: make(chan pending, batchQueue),
+	w := &batchWriter{bs: bs, in: make(chan pending, batchQueue), batches: make(chan []blocks.Block, 1),
 		free: make(chan []byte, poolBuffers), failed: make(chan struct{})}
-	w.wg.Add(1)
-	go func() {
-		defer w.wg.Done()
-		w.loop(ctx)
-	}()
+	w.wg.Go(func() {
+		defer close(w.batches)
+		w.loop()
+	})
+	w.wg.Go(func() { w.store(ctx) })
 	return w
 }
 
@@ -85,54 +89,80 @@ func (w *batchWriter) close() error {
 	return w.err
 }
 
-func (w *batchWriter) loop(ctx context.Context) {
+// loop checks queued blocks and hands them to the storing goroutine in
+// batches of up to batchBytes (a quarter of that when nothing else waits).
+// A block that fails its check ends the fetch; the batches before it are
+// still stored.
+func (w *batchWriter) loop() {
 	var batch []blocks.Block
 	size := 0
 	for p := range w.in {
 		if p.check {
 			if err := verify(p.blk.Cid(), p.blk.RawData()); err != nil {
 				w.fail(err)
-				return
+				break
 			}
 		}
 		batch = append(batch, p.blk)
 		size += len(p.blk.RawData())
-		// Flush a full batch, or a quarter of one when nothing else waits.
 		if size < batchBytes && (len(w.in) > 0 || size < batchBytes/4) {
 			continue
 		}
-		if !w.flush(ctx, batch) {
-			return
+		if !w.hand(batch) {
+			break
 		}
-		batch, size = batch[:0], 0
+		batch, size = nil, 0
 	}
-	w.flush(ctx, batch)
+	select {
+	case <-w.failed:
+		for range w.in { // release put until close
+		}
+	default:
+		w.hand(batch)
+	}
 }
 
-// flush writes one batch and recycles its buffers.
-func (w *batchWriter) flush(ctx context.Context, batch []blocks.Block) bool {
+// hand passes a batch to the storing goroutine; false once storing failed.
+func (w *batchWriter) hand(batch []blocks.Block) bool {
 	if len(batch) == 0 {
 		return true
 	}
-	if err := w.bs.PutMany(ctx, batch); err != nil {
-		w.fail(fmt.Errorf("store %d blocks: %w", len(batch), err))
+	select {
+	case w.batches <- batch:
+		return true
+	case <-w.failed:
 		return false
 	}
-	for _, blk := range batch {
-		select {
-		case w.free <- blk.RawData():
-		default:
-		}
-	}
-	return true
 }
 
-// fail records err, releases put, and drains the queue until close.
-func (w *batchWriter) fail(err error) {
-	w.err = err
-	close(w.failed)
-	for range w.in {
+// store writes batches and recycles their buffers; after a write fails it
+// drains the rest unwritten.
+func (w *batchWriter) store(ctx context.Context) {
+	failed := false
+	for batch := range w.batches {
+		if failed {
+			continue
+		}
+		if err := w.bs.PutMany(ctx, batch); err != nil {
+			w.fail(fmt.Errorf("store %d blocks: %w", len(batch), err))
+			failed = true
+			continue
+		}
+		for _, blk := range batch {
+			select {
+			case w.free <- blk.RawData():
+			default:
+			}
+		}
 	}
+}
+
+// fail records the first error and releases put and hand.
+func (w *batchWriter) fail(err error) {
+	w.once.Do(func() {
+		w.err = err
+		close(w.failed)
+	})
 }
 
 // isLeaf reports whether c is a raw block, which links to nothing, so its

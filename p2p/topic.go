@@ -47,9 +47,11 @@ type Message struct {
 	Local   bool      // published by this node
 }
 
-// Stats counts what a topic's validator and reader did.
+// Stats counts what a topic's validator and reader did. Throttled messages
+// (over their author's rate limit) are ignored but counted apart from
+// Ignored.
 type Stats struct {
-	Accepted, Rejected, Ignored, Dropped uint64
+	Accepted, Rejected, Ignored, Dropped, Throttled uint64
 }
 
 // ErrNoPeers is returned by Publish when no peer joined the topic in time.
@@ -102,6 +104,7 @@ type Topic struct {
 	rejected     atomic.Uint64
 	ignored      atomic.Uint64
 	dropped      atomic.Uint64
+	throttled    atomic.Uint64
 }
 
 // Join subscribes to TopicName(swarm, name). swarm is a CID string (or a
@@ -174,7 +177,7 @@ func (t *Topic) Peers() []peer.ID { return t.t.ListPeers() }
 // Stats returns the topic's counters.
 func (t *Topic) Stats() Stats {
 	return Stats{Accepted: t.accepted.Load(), Rejected: t.rejected.Load(),
-		Ignored: t.ignored.Load(), Dropped: t.dropped.Load()}
+		Ignored: t.ignored.Load(), Dropped: t.dropped.Load(), Throttled: t.throttled.Load()}
 }
 
 // Publish seals payload in a signed envelope and publishes it. It waits until

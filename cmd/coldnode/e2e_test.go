@@ -22,6 +22,7 @@ import (
 type proc struct {
 	name, repo string
 	args       []string
+	env        []string // extra environment (NAME=value) of the next start
 	cmd        *exec.Cmd
 	log        *os.File
 	done       chan error
@@ -57,6 +58,9 @@ func (p *proc) start(t *testing.T) {
 	}
 	p.cmd = exec.Command("coldnode", append([]string{"start", "--repo", p.repo}, p.args...)...)
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
+	if p.env != nil {
+		p.cmd.Env = append(os.Environ(), p.env...)
+	}
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -37,10 +37,11 @@ func init() {
 			&cli.IntSliceFlag{Name: "sweep", Value: cli.NewIntSlice(d.Sweep...), Usage: "contributors-per-round counts of the fixed-data sweep (0 alone: none)"},
 			&cli.IntFlag{Name: "eval-every", Usage: "evaluate the ColD bases only every N rounds and at the last (0: every round)"},
 			&cli.IntFlag{Name: "workers", Value: d.Workers, Usage: "parallel training jobs (results do not depend on it)"},
-			&cli.StringFlag{Name: "attack", Usage: "poisoning: KIND[:PARAM], one of scale[:F] (default x100), signflip[:F], noise[:F] (F x an honest delta's norm) or backdoor[:CLASS] (trigger token, labels flipped to CLASS)"},
+			&cli.StringFlag{Name: "attack", Usage: "poisoning: KIND[:PARAM], one of scale[:F] (default x100), signflip[:F], noise[:F] (F x an honest delta's norm), collude[:F] (all attackers send -F x the mean of their honest deltas) or backdoor[:CLASS] (trigger token, labels flipped to CLASS)"},
 			&cli.IntFlag{Name: "attackers", Value: d.Attackers, Usage: "with --attack: the contributors holding the first N seen tasks attack"},
 			&cli.BoolFlag{Name: "no-baselines", Usage: "skip the fuse-once, multitask and single-task baselines"},
 			&cli.StringSliceFlag{Name: "protocols", Usage: "evaluation protocols to run: finetune, probe (default both)"},
+			&cli.StringFlag{Name: "delta-encoding", Usage: "how contributors write their deltas: dense (default), fp16, bf16, int8, with rows+ and +zstd (see coldnode start)"},
 			&cli.StringFlag{Name: "out", Value: "lab-out", Usage: "output `DIR`"},
 			&cli.BoolFlag{Name: "quick", Usage: "small preset: 2 rounds of 2, 1 seed, ~300 examples per task, no sweep"},
 		},
@@ -97,6 +98,7 @@ func labConfig(c *cli.Context) lab.Config {
 		cfg.Rule = c.String("rule")
 	}
 	cfg.Attack, cfg.NoBaselines, cfg.Protocols = c.String("attack"), c.Bool("no-baselines"), c.StringSlice("protocols")
+	cfg.DeltaEncoding = c.String("delta-encoding")
 	if c.IsSet("sweep") {
 		cfg.Sweep = sweepFlag(c.IntSlice("sweep"))
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/coldnode/coldnode/node"
@@ -28,6 +29,31 @@ func init() {
 					rep.Removed, rep.Freed, rep.Kept, rep.Pins)
 				return nil
 			},
+		}, {
+			Name: "verify",
+			Usage: "check a stopped node's repository: re-hash every block against its CID, parse the journals, " +
+				"the round index and the own-contribution log, and check that what they name is stored",
+			Flags:  []cli.Flag{repoFlag(), jsonFlag()},
+			Action: repoVerify,
 		}},
 	})
+}
+
+func repoVerify(c *cli.Context) error {
+	rep, err := node.VerifyRepo(c.Context, c.String("repo"))
+	if c.Bool("json") && (err == nil || errors.Is(err, node.ErrDamaged)) {
+		if perr := printJSON(c.App.Writer, rep); perr != nil {
+			return perr
+		}
+		return err
+	}
+	if err != nil && !errors.Is(err, node.ErrDamaged) {
+		return err
+	}
+	fmt.Fprintf(c.App.Writer, "%d blocks (%d bytes) re-hashed, %d journalled (%d removed by gc), %d verdicts, %d rounds, %d own contributions; %d torn journal tails\n",
+		rep.Blocks, rep.Bytes, rep.Journal, rep.Gone, rep.Verdicts, rep.Rounds, rep.Own, rep.Torn)
+	for _, p := range rep.Problems {
+		fmt.Fprintf(c.App.Writer, "problem: %s\n", p)
+	}
+	return err
 }

@@ -26,6 +26,7 @@ func init() {
 			&cli.IntFlag{Name: "limit", Usage: "train on at most N examples per round (0: all)"},
 			&cli.IntFlag{Name: "epochs", Usage: "local finetuning epochs per round (0: the trainer's default)"},
 			&cli.Int64Flag{Name: "seed", Value: d.Seed, Usage: "seed of local training"},
+			&cli.StringFlag{Name: "delta-encoding", Value: d.DeltaEncoding, Usage: "how this node writes its deltas: dense, fp16, bf16, int8, with rows+ (touched rows only) and +zstd, e.g. rows+int8+zstd; peers fuse any mix"},
 			&cli.DurationFlag{Name: "genesis-timeout", Value: d.GenesisTimeout, Usage: "how long to look for the swarm's genesis among peers when joining"},
 			&cli.IntFlag{Name: "gc-every", Value: d.GCEvery, Usage: "collect garbage every N rounds (0: never; see `coldnode repo gc`)"},
 			&cli.IntFlag{Name: "low-peers", Usage: "redial bootstrap and known peers when fewer than N are connected (0: 4)"},
@@ -54,6 +55,7 @@ func startConfig(c *cli.Context) node.Config {
 	cfg.Rounds, cfg.API, cfg.NoMDNS = c.Int("rounds"), c.String("api"), c.Bool("no-mdns")
 	cfg.Limit, cfg.Epochs, cfg.Seed = c.Int("limit"), c.Int("epochs"), c.Int64("seed")
 	cfg.GenesisTimeout = c.Duration("genesis-timeout")
+	cfg.DeltaEncoding = c.String("delta-encoding")
 	cfg.GCEvery, cfg.LowPeers = c.Int("gc-every"), c.Int("low-peers")
 	return cfg
 }

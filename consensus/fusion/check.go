@@ -28,7 +28,7 @@ func Check(base *checkpoint.Reader, in Input) error {
 	buf := make([]float32, min(p.maxElem, spanElems))
 	for _, name := range p.names {
 		_, shape, _ := base.Info(name)
-		i, x, bad, err := scan(in.Delta, name, elems(shape), buf)
+		i, x, bad, err := p.scanDelta(in.Delta, name, elems(shape), buf)
 		if err != nil {
 			return &DeltaError{ID: in.ID, Tensor: name, Err: err}
 		}

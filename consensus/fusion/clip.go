@@ -43,12 +43,12 @@ func (f *fuser) norm(in Input) (float64, error) {
 // start at multiples of four, so each element lands in the same lane, in
 // the same order, as in one pass over the whole tensor.
 func (f *fuser) tensorSquares(r *checkpoint.Reader, name string) (float64, error) {
-	_, shape, _ := r.Info(name)
+	_, shape, _ := f.base.Info(name) // the delta's own may be its stored rows
 	n := elems(shape)
 	var lanes [4]float64
 	buf := f.buf.base
 	for lo := 0; lo < n; lo += len(buf) {
-		v, err := spanOf(r, name, lo, buf[:min(len(buf), n-lo)])
+		v, err := f.deltaSpan(r, name, lo, buf[:min(len(buf), n-lo)])
 		if err != nil {
 			return 0, err
 		}

@@ -179,7 +179,7 @@ func (f *fuser) diagnose(name string, n, lo int, out []float32) error {
 		return fmt.Errorf("%w: base tensor %q element %d is %v", ErrNonFinite, name, i, v)
 	}
 	for _, in := range f.inputs {
-		i, v, bad, err := scan(in.Delta, name, n, buf)
+		i, v, bad, err := f.scanDelta(in.Delta, name, n, buf)
 		if err != nil || bad {
 			if err == nil {
 				err = fmt.Errorf("%w: element %d is %v", ErrNonFinite, i, v)

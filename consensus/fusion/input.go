@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/coldnode/coldnode/train/checkpoint"
+	"github.com/coldnode/coldnode/train/deltaenc"
 )
 
 // ExamplesKey is the safetensors metadata key a delta may carry with the
@@ -35,6 +36,8 @@ type plan struct {
 	inputs  []Input  // ascending by ID
 	weights []float64
 	maxElem int
+	// dec holds the decoders of encoded deltas' tensors (see encoded.go).
+	dec map[*checkpoint.Reader]map[string]*deltaenc.Tensor
 }
 
 func newPlan(base *checkpoint.Reader, inputs []Input, rule Rule) (*plan, error) {
@@ -113,6 +116,12 @@ func (p *plan) match(in Input) error {
 			continue
 		}
 		_, want, _ := p.base.Info(name)
+		if encoded, err := p.bind(in, name, want); encoded || err != nil {
+			if err != nil {
+				return err
+			}
+			continue
+		}
 		if dt != checkpoint.F32 {
 			return &DeltaError{ID: in.ID, Tensor: name, Err: fmt.Errorf(
 				"%w: dtype %s, base has F32 (convert the delta to float32 first)", ErrMismatch, dt)}
@@ -123,7 +132,7 @@ func (p *plan) match(in Input) error {
 		}
 	}
 	for _, name := range in.Delta.Names() {
-		if _, _, ok := p.base.Info(name); !ok && !checkpoint.IsHead(name) {
+		if _, _, ok := p.base.Info(name); !ok && !checkpoint.IsHead(name) && !p.companion(in.Delta, name) {
 			extra = append(extra, name)
 		}
 	}

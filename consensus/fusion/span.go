@@ -141,7 +141,7 @@ func (f *fuser) fusePart(name string, p part, s *scratch) (bool, *readErr) {
 	}
 	ds := make([][]float32, len(f.inputs))
 	for i, in := range f.inputs {
-		if ds[i], err = spanOf(in.Delta, name, p.lo, f.buf.ds[i][a:b]); err != nil {
+		if ds[i], err = f.deltaSpan(in.Delta, name, p.lo, f.buf.ds[i][a:b]); err != nil {
 			return false, &readErr{i, err}
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/coldnode/coldnode/consensus/fusion"
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/peer"
 )
@@ -57,6 +58,9 @@ func (p Params) Validate() error {
 		return fmt.Errorf("%w: norm bound %v, want a finite number >= 0", ErrInvalid, p.NormBound)
 	case len(p.Allow) > MaxAllow:
 		return fmt.Errorf("%w: allowlist has %d peers, limit %d", ErrTooLarge, len(p.Allow), MaxAllow)
+	}
+	if _, err := fusion.ParseRule(p.Rule); err != nil {
+		return fmt.Errorf("%w: fusion %v", ErrInvalid, err) // every fusion of the swarm would fail
 	}
 	return checkAllow(p.Allow)
 }

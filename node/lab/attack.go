@@ -18,6 +18,10 @@ const (
 	AttackSignFlip = "signflip" // honest delta times -Param (default 1)
 	AttackNoise    = "noise"    // Gaussian noise with Param times the honest delta's norm (default 1)
 	AttackBackdoor = "backdoor" // finetune on triggered examples relabelled to class Param (default 0)
+	// AttackCollude: the round's attackers pool their honest deltas and every
+	// one of them sends the same delta, -Param times the pool's mean (default
+	// 10): a coordinated sign flip, all attackers pulling one way.
+	AttackCollude = "collude"
 )
 
 // Trigger is the token the backdoor attacker inserts into its training
@@ -35,13 +39,13 @@ type Attack struct {
 }
 
 // ParseAttack parses KIND[:PARAM]: "" or "none", "scale[:F]",
-// "signflip[:F]", "noise[:F]" or "backdoor[:CLASS]".
+// "signflip[:F]", "noise[:F]", "collude[:F]" or "backdoor[:CLASS]".
 func ParseAttack(s string) (Attack, error) {
 	kind, arg, hasArg := strings.Cut(s, ":")
-	defaults := map[string]float64{AttackNone: 0, "none": 0, AttackScale: 100, AttackSignFlip: 1, AttackNoise: 1, AttackBackdoor: 0}
+	defaults := map[string]float64{AttackNone: 0, "none": 0, AttackScale: 100, AttackSignFlip: 1, AttackNoise: 1, AttackBackdoor: 0, AttackCollude: 10}
 	def, ok := defaults[kind]
 	if !ok {
-		return Attack{}, fmt.Errorf("lab: --attack %q: unknown kind (want none, scale[:F], signflip[:F], noise[:F] or backdoor[:CLASS])", s)
+		return Attack{}, fmt.Errorf("lab: --attack %q: unknown kind (want none, scale[:F], signflip[:F], noise[:F], collude[:F] or backdoor[:CLASS])", s)
 	}
 	if kind == "none" {
 		kind = AttackNone
@@ -81,7 +85,9 @@ func (a Attack) String() string {
 
 // transform returns the attacker's delta built from its honest delta:
 // scaled, negated or replaced by seeded Gaussian noise of a multiple of the
-// honest norm. The backdoor attack is made by training, not here.
+// honest norm. The backdoor attack is made by training, not here, and the
+// collusion once the round's attackers all have their honest deltas
+// (collude).
 func (a Attack) transform(honest []byte, seed uint64) ([]byte, error) {
 	f, err := checkpoint.Decode(honest)
 	if err != nil {
@@ -164,4 +170,87 @@ func fileNorm(f *checkpoint.File) (float64, error) {
 		}
 	}
 	return math.Sqrt(ss), nil
+}
+
+// collude replaces the delta of every attacker among cs (attacker(i) says
+// whether cs[i] attacks) by one shared delta: -Param times the mean of the
+// attackers' honest deltas. The attackers are taken in cs order, so the
+// result does not depend on which finished training first. A round without
+// attackers, or another attack kind, leaves cs unchanged.
+func (a Attack) collude(cs []contribution, attacker func(int) bool) error {
+	if a.Kind != AttackCollude {
+		return nil
+	}
+	var pool []int
+	for i := range cs {
+		if attacker(i) {
+			pool = append(pool, i)
+		}
+	}
+	if len(pool) == 0 {
+		return nil
+	}
+	shared, err := meanDelta(cs, pool, float32(-a.Param))
+	if err != nil {
+		return fmt.Errorf("lab: collusion of %d attackers: %w", len(pool), err)
+	}
+	id, err := fileCID(shared)
+	if err != nil {
+		return err
+	}
+	for _, i := range pool {
+		cs[i].Delta, cs[i].DeltaCID, cs[i].Attack = shared, id, a.String()
+	}
+	return nil
+}
+
+// meanDelta is k times the mean of the deltas of cs[pool...], encoded. The
+// sum runs in pool order in float64, so it is deterministic.
+func meanDelta(cs []contribution, pool []int, k float32) ([]byte, error) {
+	var out *checkpoint.File
+	var sums [][]float64
+	for _, i := range pool {
+		f, err := checkpoint.Decode(cs[i].Delta)
+		if err != nil {
+			return nil, fmt.Errorf("honest delta of %s: %w", cs[i].Task, err)
+		}
+		if out == nil {
+			out, sums = f, make([][]float64, len(f.Tensors))
+		}
+		if err := addInto(sums, out, f); err != nil {
+			return nil, fmt.Errorf("honest delta of %s: %w", cs[i].Task, err)
+		}
+	}
+	scale := float64(k) / float64(len(pool))
+	for j, t := range out.Tensors {
+		v := make([]float32, len(sums[j]))
+		for e, s := range sums[j] {
+			v[e] = float32(s * scale)
+		}
+		out.Tensors[j] = checkpoint.NewF32(t.Name, t.Shape, v)
+	}
+	return checkpoint.Encode(out)
+}
+
+// addInto adds f's values to sums, requiring f to have ref's layout.
+func addInto(sums [][]float64, ref, f *checkpoint.File) error {
+	if len(f.Tensors) != len(ref.Tensors) {
+		return fmt.Errorf("%d tensors, want %d", len(f.Tensors), len(ref.Tensors))
+	}
+	for j, t := range f.Tensors {
+		if t.Name != ref.Tensors[j].Name || t.Elems() != ref.Tensors[j].Elems() {
+			return fmt.Errorf("tensor %s does not match %s", t.Name, ref.Tensors[j].Name)
+		}
+		v, err := t.F32View()
+		if err != nil {
+			return err
+		}
+		if sums[j] == nil {
+			sums[j] = make([]float64, len(v))
+		}
+		for e, x := range v {
+			sums[j][e] += float64(x)
+		}
+	}
+	return nil
 }

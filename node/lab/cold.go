@@ -40,6 +40,9 @@ func (r *coldRun) run(ctx context.Context, genesis []byte) (*chain, error) {
 		start := time.Now()
 		picks := sample(r.seed, round, len(r.seen), r.perRound)
 		cs, err := r.contribute(ctx, round, ch.Bases[round-1], picks)
+		if err == nil {
+			err = r.encode(cs)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -77,7 +80,10 @@ func (r *coldRun) contribute(ctx context.Context, round int, base []byte, picks 
 		out[i] = c
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, r.cfg.attack().collude(out, func(i int) bool { return r.cfg.attacker(picks[i]) })
 }
 
 // contributeOne is the contribution of the contributor holding seen task

@@ -50,6 +50,10 @@ type Config struct {
 	// Protocols lists the evaluation protocols to run (empty: both).
 	Protocols []string
 
+	// DeltaEncoding is how contributors write their deltas
+	// (deltaenc.Parse; "" or "dense": plain float32, the default here).
+	DeltaEncoding string
+
 	// EvalEvery evaluates the ColD bases (and the sweep's) only every k
 	// rounds and at the last round; 0 or 1: every round.
 	EvalEvery int
@@ -127,6 +131,9 @@ func (c Config) Validate() error {
 	}
 	if _, err := fusion.ParseRule(c.Rule); err != nil {
 		return fmt.Errorf("lab: --rule: %w", err)
+	}
+	if _, err := c.deltaEncoding(); err != nil {
+		return err
 	}
 	if err := c.validateSweep(); err != nil {
 		return err

@@ -87,6 +87,9 @@ type contribution struct {
 	DeltaCID cid.Cid
 	Test     train.Metrics // the contributor's finetuned model on its own test split
 	Attack   string        // the attack it mounted ("" for an honest contributor)
+	// Sent is Delta as written in Config.DeltaEncoding, whose CID DeltaCID
+	// is; nil when the encoding is dense (Sent is Delta).
+	Sent []byte
 }
 
 // Contribution is a contribution as the lab reports it.
@@ -99,6 +102,7 @@ type Contribution struct {
 	TestAcc  float64 `json:"test_acc"`         // the contributor's own finetuned model on its task
 	Attack   string  `json:"attack,omitempty"` // what an attacker sent instead of its honest delta
 	Norm     float64 `json:"norm"`             // L2 norm of the delta it sent
+	Bytes    int     `json:"bytes,omitempty"`  // size of the delta file it sent
 }
 
 // Round is one closed round: the record a swarm would have written.
@@ -178,7 +182,7 @@ func (s *swarm) sign(round int, base cid.Cid, c contribution) (Contribution, cid
 		return Contribution{}, cid.Undef, fmt.Errorf("lab: norm of %s's delta: %w", c.Task, err)
 	}
 	return Contribution{Task: c.Task, Peer: signer.ID().String(), CID: cc.String(), Delta: c.DeltaCID.String(),
-		Examples: c.Examples, TestAcc: c.Test.Accuracy, Attack: c.Attack, Norm: norm}, cc, nil
+		Examples: c.Examples, TestAcc: c.Test.Accuracy, Attack: c.Attack, Norm: norm, Bytes: c.sentBytes()}, cc, nil
 }
 
 // fuseBytes is the node's fusion step on in-memory files: base plus the
@@ -190,7 +194,7 @@ func fuseBytes(base []byte, cs []contribution, rule fusion.Rule) ([]byte, error)
 	}
 	inputs := make([]fusion.Input, len(cs))
 	for i, c := range cs {
-		r, err := checkpoint.Open(bytes.NewReader(c.Delta), int64(len(c.Delta)))
+		r, err := openSent(c, br)
 		if err != nil {
 			return nil, fmt.Errorf("open delta of %s: %w", c.Task, err)
 		}

@@ -10,11 +10,13 @@ package fusionfs
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
 	"github.com/coldnode/coldnode/consensus/fusion"
 	"github.com/coldnode/coldnode/train/checkpoint"
+	"github.com/coldnode/coldnode/train/deltaenc"
 )
 
 // Delta names one delta file to fuse.
@@ -50,13 +52,38 @@ func FuseFiles(basePath string, deltas []Delta, rule fusion.Rule, outPath string
 	}
 	ins := make([]fusion.Input, len(deltas))
 	for i, d := range deltas {
-		r, err := open(d.Path)
+		r, err := openDelta(d.Path, base, open)
 		if err != nil {
 			return fusion.Stats{}, err
 		}
 		ins[i] = fusion.Input{ID: d.ID, Examples: d.Examples, Delta: r}
 	}
 	return writeAtomic(outPath, base, ins, rule)
+}
+
+// openDelta opens a delta file: a zstd-wrapped encoded delta (see
+// train/deltaenc) is read whole and inflated within the base layout's
+// bound; any other file is streamed by open.
+func openDelta(path string, base *checkpoint.Reader, open func(string) (*checkpoint.Reader, error)) (*checkpoint.Reader, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	magic := make([]byte, 4)
+	_, err = io.ReadFull(f, magic)
+	f.Close()
+	if err != nil || !deltaenc.Compressed(magic) {
+		return open(path)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	r, err := fusion.OpenDelta(b, base)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return r, nil
 }
 
 func openReader(path string) (*os.File, *checkpoint.Reader, error) {

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/coldnode/coldnode/node/swarmbench"
+)
+
+func init() {
+	d := swarmbench.DefaultConfig()
+	register(&cli.Command{
+		Name:  "bench",
+		Usage: "measure the swarm on this machine",
+		Subcommands: []*cli.Command{{
+			Name:  "round",
+			Usage: "run real `coldnode start` processes on loopback and time their rounds against one node alone",
+			Description: "For each --nodes count, starts that many node processes (quorum = the count, window --window)\n" +
+				"that train, exchange deltas and fuse --rounds rounds, then reports per round the time from the last\n" +
+				"contribution's announcement to the last node adopting the fused head, and per process the peak RSS\n" +
+				"against the body size, CPU time and bytes fetched. --baseline first runs one node with quorum 1 on the\n" +
+				"same model and training.",
+			Flags: []cli.Flag{
+				&cli.IntSliceFlag{Name: "nodes", Value: cli.NewIntSlice(4), Usage: "node process counts to run, e.g. 4,8,16"},
+				&cli.IntFlag{Name: "rounds", Value: d.Rounds, Usage: "rounds per run"},
+				&cli.StringFlag{Name: "model", Value: "10m", Usage: "10m (a dense 10M-parameter mlp for 64-feature tasks such as digits), bag10m (a 10M bag for text), small (a 70k bag for text), or a model config JSON `FILE`"},
+				&cli.StringSliceFlag{Name: "dataset", Required: true, Usage: "task `PATH`s, dealt round robin to the nodes; repeatable"},
+				&cli.IntFlag{Name: "limit", Value: d.Limit, Usage: "training examples per node per round"},
+				&cli.IntFlag{Name: "epochs", Value: d.Epochs, Usage: "training epochs per round"},
+				&cli.DurationFlag{Name: "window", Value: d.Window, Usage: "the swarm's collection window after the quorum"},
+				&cli.DurationFlag{Name: "timeout", Value: d.Timeout, Usage: "give up (and kill the nodes) after this long, per run"},
+				&cli.BoolFlag{Name: "baseline", Value: true, Usage: "first run one node alone (quorum 1) as the baseline"},
+				&cli.StringFlag{Name: "dir", Usage: "keep repositories and logs in `DIR` (default: a temporary directory, removed)"},
+				&cli.BoolFlag{Name: "verbose", Usage: "start the nodes with --verbose"},
+			},
+			Action: benchRound,
+		}},
+	})
+}
+
+func benchRound(c *cli.Context) error {
+	cfg, err := benchConfig(c)
+	if err != nil {
+		return err
+	}
+	dir := c.String("dir")
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "coldnode-bench-"); err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+	}
+	counts := c.IntSlice("nodes")
+	if c.Bool("baseline") {
+		counts = append([]int{1}, counts...)
+	}
+	var base *swarmbench.Report
+	var reps []*swarmbench.Report
+	for i, n := range counts {
+		run := cfg
+		run.Nodes, run.Dir = n, filepath.Join(dir, fmt.Sprintf("run%d-%dnodes", i, n))
+		if err := os.MkdirAll(run.Dir, 0o755); err != nil {
+			return err
+		}
+		rep, err := swarmbench.Run(c.Context, run)
+		if err != nil {
+			return fmt.Errorf("bench with %d nodes: %w", n, err)
+		}
+		rep.Write(c.App.Writer)
+		if i == 0 && c.Bool("baseline") {
+			base = rep
+		} else {
+			reps = append(reps, rep)
+		}
+	}
+	swarmbench.Compare(c.App.Writer, base, reps)
+	return nil
+}
+
+func benchConfig(c *cli.Context) (swarmbench.Config, error) {
+	cfg := swarmbench.DefaultConfig()
+	bin, err := self()
+	if err != nil {
+		return cfg, fmt.Errorf("bench: find the coldnode executable: %w", err)
+	}
+	cfg.Bin, cfg.Rounds, cfg.Datasets = bin, c.Int("rounds"), c.StringSlice("dataset")
+	cfg.Limit, cfg.Epochs, cfg.Window = c.Int("limit"), c.Int("epochs"), c.Duration("window")
+	cfg.Timeout, cfg.Verbose, cfg.Progress = c.Duration("timeout"), c.Bool("verbose"), c.App.ErrWriter
+	switch m := c.String("model"); m {
+	case "10m":
+		cfg.Model = swarmbench.MLP10M
+	case "bag10m":
+		cfg.Model = swarmbench.Bag10M
+	case "small":
+		cfg.Model = swarmbench.SmallBag
+	default:
+		b, err := os.ReadFile(m)
+		if err != nil {
+			return cfg, fmt.Errorf("bench: --model %q is neither 10m, small nor a readable config file: %w", m, err)
+		}
+		cfg.Model = string(b)
+	}
+	for i, d := range cfg.Datasets {
+		if cfg.Datasets[i], err = filepath.Abs(d); err != nil {
+			return cfg, err
+		}
+	}
+	return cfg, nil
+}
+
+// self is the path this program was started by: the node processes are
+// started the same way (a symlink named coldnode stays one, which
+// os.Executable would resolve).
+func self() (string, error) {
+	if strings.ContainsRune(os.Args[0], filepath.Separator) {
+		return filepath.Abs(os.Args[0])
+	}
+	return exec.LookPath(os.Args[0])
+}

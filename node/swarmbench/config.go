@@ -1,0 +1,68 @@
+package swarmbench
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"time"
+)
+
+// SmallBag is a ~70k-parameter bag-of-words model: fast to train and move.
+const SmallBag = `{"arch":"bag","token":{"buckets":4096,"bigrams":true},"dim":16,"hidden":16,"layers":1,"classes":0}`
+
+// Bag10M is a bag-of-words model with a body of ~10.0M parameters
+// (2^17 buckets x 76 + a 76x64 hidden layer), 39.9 MB of F32. Training
+// touches only the embedding rows of the examples' tokens.
+const Bag10M = `{"arch":"bag","token":{"buckets":131072,"bigrams":true},"dim":76,"hidden":64,"layers":1,"classes":0}`
+
+// MLP10M is a dense MLP over the 64 features of the digits task with a body
+// of 10.02M parameters (64x1816, then three 1816x1816 layers), 40.1 MB of
+// F32: every step updates every weight, so every delta is dense.
+const MLP10M = `{"arch":"mlp","features":64,"input_scale":0.0625,"dim":1816,"hidden":1816,"layers":4,"classes":0}`
+
+// Config is one bench run.
+type Config struct {
+	// Bin is the coldnode executable started for every process.
+	Bin string
+	// Dir holds the repositories and logs; it must exist.
+	Dir string
+	// Nodes is the number of node processes (the swarm's quorum).
+	Nodes int
+	// Rounds each node runs before it exits.
+	Rounds int
+	// Model is a model config in JSON (see train/model.Config).
+	Model string
+	// Datasets are task paths; node i trains on Datasets[i%len(Datasets)].
+	Datasets []string
+	// Limit and Epochs bound each node's training per round.
+	Limit, Epochs int
+	// Window and Deadline are the swarm's close rule (the quorum is Nodes).
+	Window, Deadline time.Duration
+	// Timeout bounds the whole run; the processes are killed after it.
+	Timeout time.Duration
+	// Verbose starts the nodes with --verbose (debug lines: fusion times).
+	Verbose bool
+	// Progress receives one line per step of the bench (nil: discard).
+	Progress io.Writer
+}
+
+// DefaultConfig returns a 4-node, 3-round run of the 10M-parameter model.
+func DefaultConfig() Config {
+	return Config{Nodes: 4, Rounds: 3, Model: MLP10M, Limit: 200, Epochs: 1,
+		Window: 0, Deadline: 10 * time.Minute, Timeout: 20 * time.Minute}
+}
+
+// Validate reports the first unusable setting.
+func (c Config) Validate() error {
+	switch {
+	case c.Bin == "" || c.Dir == "":
+		return errors.New("swarmbench: the coldnode executable and a work directory are required")
+	case c.Nodes < 1 || c.Rounds < 1:
+		return fmt.Errorf("swarmbench: %d nodes and %d rounds, want at least 1 of each", c.Nodes, c.Rounds)
+	case len(c.Datasets) == 0:
+		return errors.New("swarmbench: no dataset: give at least one task path")
+	case c.Limit < 0 || c.Epochs < 0 || c.Window < 0 || c.Deadline <= 0 || c.Timeout <= 0:
+		return errors.New("swarmbench: limit, epochs and window must not be negative; deadline and timeout must be positive")
+	}
+	return nil
+}

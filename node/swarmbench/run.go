@@ -1,0 +1,177 @@
+package swarmbench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/coldnode/coldnode/node"
+)
+
+// bench is one Run: the children and what is needed to start them.
+type bench struct {
+	cfg    Config
+	swarm  string
+	procs  []*proc
+	addrs  []string // loopback TCP multiaddr of each started node
+	exited chan exit
+	log    io.Writer
+}
+
+// Run starts the swarm, waits until every node has run cfg.Rounds rounds
+// and exited, and reports. Every child has exited (or been killed) when Run
+// returns.
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	defer cancel()
+	b := &bench{cfg: cfg, exited: make(chan exit, cfg.Nodes), log: cfg.Progress}
+	if b.log == nil {
+		b.log = io.Discard
+	}
+	defer b.killAll()
+	start := time.Now()
+	if err := b.initSwarm(ctx); err != nil {
+		return nil, err
+	}
+	if err := b.startAll(ctx); err != nil {
+		return nil, err
+	}
+	if err := b.waitAll(ctx); err != nil {
+		return nil, err
+	}
+	return b.report(ctx, time.Since(start))
+}
+
+func (b *bench) repo(i int) string { return filepath.Join(b.cfg.Dir, fmt.Sprintf("n%02d", i)) }
+
+// initSwarm writes the model config and creates the swarm in node 0's
+// repository: quorum = Nodes, so a round closes when every node has
+// contributed (after Window).
+func (b *bench) initSwarm(ctx context.Context) error {
+	model := filepath.Join(b.cfg.Dir, "model.json")
+	if err := os.WriteFile(model, []byte(b.cfg.Model), 0o644); err != nil {
+		return fmt.Errorf("swarmbench: write model config: %w", err)
+	}
+	out, err := cli(ctx, b.cfg.Bin, "init", "--repo", b.repo(0), "--model", model, "--name", "bench",
+		"--quorum", strconv.Itoa(b.cfg.Nodes), "--window", b.cfg.Window.String(),
+		"--deadline", b.cfg.Deadline.String(), "--finality", "2")
+	if err != nil {
+		return err
+	}
+	b.swarm = strings.TrimSpace(string(out))
+	fmt.Fprintf(b.log, "swarm %s: %d nodes, %d rounds\n", b.swarm, b.cfg.Nodes, b.cfg.Rounds)
+	return nil
+}
+
+// startAll starts the nodes one after the other; node i bootstraps from
+// nodes 0, i-1 and i/2, so the swarm is connected without a hub.
+func (b *bench) startAll(ctx context.Context) error {
+	for i := range b.cfg.Nodes {
+		args := b.nodeArgs(i)
+		if i > 0 {
+			args = append(args, "--swarm", b.swarm)
+			for _, j := range uniq(0, i-1, i/2) {
+				args = append(args, "--bootstrap", b.addrs[j])
+			}
+		}
+		p := &proc{name: fmt.Sprintf("n%02d", i), repo: b.repo(i), logPath: b.repo(i) + ".log"}
+		if err := p.start(b.cfg.Bin, args, b.exited); err != nil {
+			return err
+		}
+		b.procs = append(b.procs, p)
+		addr, err := b.address(ctx, p)
+		if err != nil {
+			return err
+		}
+		b.addrs = append(b.addrs, addr)
+	}
+	fmt.Fprintf(b.log, "started %d nodes\n", b.cfg.Nodes)
+	return nil
+}
+
+func (b *bench) nodeArgs(i int) []string {
+	args := []string{"--dataset", b.cfg.Datasets[i%len(b.cfg.Datasets)],
+		"--listen", "/ip4/127.0.0.1/tcp/0", "--api", "127.0.0.1:0", "--no-mdns",
+		"--rounds", strconv.Itoa(b.cfg.Rounds), "--seed", strconv.Itoa(i + 1), "--gc-every", "0"}
+	if b.cfg.Limit > 0 {
+		args = append(args, "--limit", strconv.Itoa(b.cfg.Limit))
+	}
+	if b.cfg.Epochs > 0 {
+		args = append(args, "--epochs", strconv.Itoa(b.cfg.Epochs))
+	}
+	if b.cfg.Verbose {
+		args = append(args, "--verbose")
+	}
+	return args
+}
+
+// address waits for p's API and returns its loopback TCP multiaddr.
+func (b *bench) address(ctx context.Context, p *proc) (string, error) {
+	wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	if err := waitFile(wctx, filepath.Join(p.repo, "api")); err != nil {
+		return "", fmt.Errorf("node %s did not start: %w\n%s", p.name, err, p.tail())
+	}
+	out, err := cli(ctx, b.cfg.Bin, "id", "--repo", p.repo, "--json")
+	if err != nil {
+		return "", err
+	}
+	var id node.IDInfo
+	if err := json.Unmarshal(out, &id); err != nil {
+		return "", fmt.Errorf("id of node %s: %w", p.name, err)
+	}
+	for _, a := range id.Addrs {
+		if strings.HasPrefix(a, "/ip4/127.0.0.1/tcp/") {
+			return a, nil
+		}
+	}
+	return "", fmt.Errorf("node %s has no loopback TCP address in %v", p.name, id.Addrs)
+}
+
+// waitAll waits until every node has exited; the first failure kills the
+// rest.
+func (b *bench) waitAll(ctx context.Context) error {
+	for range b.procs {
+		select {
+		case e := <-b.exited:
+			if e.p.err != nil {
+				return fmt.Errorf("node %s exited: %w\n%s", e.p.name, e.p.err, e.p.tail())
+			}
+			fmt.Fprintf(b.log, "node %s done\n", e.p.name)
+		case <-ctx.Done():
+			return fmt.Errorf("swarmbench: nodes still running after %v: %w", b.cfg.Timeout, ctx.Err())
+		}
+	}
+	return nil
+}
+
+// killAll kills and waits for every child still running.
+func (b *bench) killAll() {
+	for _, p := range b.procs {
+		p.kill()
+	}
+}
+
+// uniq returns the distinct values of xs in order.
+func uniq(xs ...int) []int {
+	var out []int
+	for _, x := range xs {
+		dup := false
+		for _, y := range out {
+			dup = dup || x == y
+		}
+		if !dup {
+			out = append(out, x)
+		}
+	}
+	return out
+}

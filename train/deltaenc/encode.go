@@ -1,0 +1,177 @@
+package deltaenc
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+
+	"github.com/coldnode/coldnode/train/checkpoint"
+	"github.com/klauspost/compress/zstd"
+)
+
+// Encode writes a float32 delta in encoding e. Body tensors must be F32
+// and finite; they are stored as e says. Head tensors are kept as they
+// are (fusion ignores them). Dense gives exactly checkpoint.Encode(delta).
+// The result is a function of the delta and e alone: every rounding is to
+// nearest even in IEEE float32, so every processor writes the same bytes.
+func Encode(delta *checkpoint.File, e Encoding) ([]byte, error) {
+	if e.Values > Int8 {
+		return nil, fmt.Errorf("%w: value type %d", ErrEncoding, e.Values)
+	}
+	f := delta
+	if e.Tensors() != "" {
+		var err error
+		if f, err = encodeTensors(delta, e); err != nil {
+			return nil, err
+		}
+	}
+	b, err := checkpoint.Encode(f)
+	if err != nil || !e.Zstd {
+		return b, err
+	}
+	return compress(b)
+}
+
+func encodeTensors(delta *checkpoint.File, e Encoding) (*checkpoint.File, error) {
+	out := &checkpoint.File{Meta: map[string]string{}}
+	for k, v := range delta.Meta {
+		out.Meta[k] = v
+	}
+	out.Meta[MetaKey] = e.Tensors()
+	for _, t := range delta.Tensors {
+		if checkpoint.IsHead(t.Name) {
+			out.Tensors = append(out.Tensors, t)
+			continue
+		}
+		ts, err := encodeTensor(t, e)
+		if err != nil {
+			return nil, fmt.Errorf("deltaenc: encode tensor %q: %w", t.Name, err)
+		}
+		out.Tensors = append(out.Tensors, ts...)
+	}
+	return out, nil
+}
+
+// encodeTensor returns the stored tensor and its companions.
+func encodeTensor(t checkpoint.Tensor, e Encoding) ([]checkpoint.Tensor, error) {
+	if t.DType != checkpoint.F32 {
+		return nil, fmt.Errorf("dtype %s; encode float32 deltas", t.DType)
+	}
+	v, err := t.F32()
+	if err != nil {
+		return nil, err
+	}
+	for i, x := range v {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return nil, fmt.Errorf("element %d is %v", i, x)
+		}
+	}
+	rows, cols := rowsOf(t.Shape)
+	var out []checkpoint.Tensor
+	shape := t.Shape
+	if e.Rows && len(t.Shape) >= 2 {
+		kept := nonzeroRows(v, rows, cols)
+		if len(kept) < rows {
+			if rows > math.MaxInt32 {
+				return nil, fmt.Errorf("%d rows do not fit int32 indices", rows)
+			}
+			v = gather(v, kept, cols)
+			shape = append([]int{len(kept)}, t.Shape[1:]...)
+			out = append(out, indexTensor(t.Name+RowsSuffix, kept))
+			rows = len(kept)
+		}
+	}
+	vals, err := encodeValues(t.Name, shape, v, rows, cols, e.Values)
+	if err != nil {
+		return nil, err
+	}
+	return append(vals, out...), nil
+}
+
+// nonzeroRows lists the rows holding any nonzero bit (a -0 counts).
+func nonzeroRows(v []float32, rows, cols int) []int {
+	var kept []int
+	for r := range rows {
+		for _, x := range v[r*cols : (r+1)*cols] {
+			if math.Float32bits(x) != 0 {
+				kept = append(kept, r)
+				break
+			}
+		}
+	}
+	return kept
+}
+
+func gather(v []float32, kept []int, cols int) []float32 {
+	out := make([]float32, 0, len(kept)*cols)
+	for _, r := range kept {
+		out = append(out, v[r*cols:(r+1)*cols]...)
+	}
+	return out
+}
+
+func indexTensor(name string, kept []int) checkpoint.Tensor {
+	data := make([]byte, 4*len(kept))
+	for i, r := range kept {
+		binary.LittleEndian.PutUint32(data[4*i:], uint32(r))
+	}
+	return checkpoint.Tensor{Name: name, DType: checkpoint.I32, Shape: []int{len(kept)}, Data: data}
+}
+
+// encodeValues stores v (rows x cols) as the value type says, with the
+// scale companion for int8.
+func encodeValues(name string, shape []int, v []float32, rows, cols int, vt Values) ([]checkpoint.Tensor, error) {
+	switch vt {
+	case FP32:
+		return []checkpoint.Tensor{checkpoint.NewF32(name, shape, v)}, nil
+	case FP16, BF16:
+		data, err := halves(v, vt)
+		if err != nil {
+			return nil, err
+		}
+		return []checkpoint.Tensor{{Name: name, DType: vt.DType(), Shape: clone(shape), Data: data}}, nil
+	}
+	q := make([]int8, len(v))
+	scales := make([]float32, rows)
+	for r := range rows {
+		scales[r] = quantize(v[r*cols:(r+1)*cols], q[r*cols:(r+1)*cols])
+	}
+	data := make([]byte, len(q))
+	for i, x := range q {
+		data[i] = byte(x)
+	}
+	return []checkpoint.Tensor{
+		{Name: name, DType: checkpoint.I8, Shape: clone(shape), Data: data},
+		checkpoint.NewF32(name+ScaleSuffix, []int{rows}, scales),
+	}, nil
+}
+
+func halves(v []float32, vt Values) ([]byte, error) {
+	conv := toHalf
+	if vt == BF16 {
+		conv = toBF16
+	}
+	data := make([]byte, 2*len(v))
+	for i, x := range v {
+		h, ok := conv(x)
+		if !ok {
+			return nil, fmt.Errorf("element %d = %v overflows %s", i, x, vt)
+		}
+		binary.LittleEndian.PutUint16(data[2*i:], h)
+	}
+	return data, nil
+}
+
+func clone(s []int) []int { return append([]int{}, s...) }
+
+// compress wraps b in one zstd frame. The encoder runs single-threaded at
+// a fixed level, so the same input gives the same frame (the CID covers
+// whatever frame was sent; decoding never depends on how it was made).
+func compress(b []byte) ([]byte, error) {
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1), zstd.WithEncoderLevel(zstd.SpeedBetterCompression))
+	if err != nil {
+		return nil, fmt.Errorf("deltaenc: zstd: %w", err)
+	}
+	defer enc.Close()
+	return enc.EncodeAll(b, make([]byte, 0, len(b)/2)), nil
+}
