@@ -411,7 +411,7 @@ func TestClaimSynced(t *testing.T) {
 	}
 }
 
-// Claim 14: the build backoff is ordered by rank (a hash of peer and base,
+// Claim 21: the build backoff is ordered by rank (a hash of peer and base,
 // the same order on every peer): on a clean network the first-ranked peer
 // builds in the same Tick that sees the round close, and no other peer
 // builds, because the record reaches it before its rank's backoff ends.
@@ -443,7 +443,7 @@ func TestClaimRankedBuild(t *testing.T) {
 	}
 }
 
-// Claim 15: a peer whose contribution a record leaves out re-announces it
+// Claim 22: a peer whose contribution a record leaves out re-announces it
 // at once (not only every AnnounceEvery), so the union that follows holds it.
 func TestClaimMissingContributionReannounced(t *testing.T) {
 	c := newCluster(t, params(2, 3))

@@ -17,17 +17,20 @@ type Config struct {
 	// Signer signs the local peer's contributions. Nil makes an observer
 	// that verifies and follows the chain but cannot Propose.
 	Signer wire.Signer
-	// Seed makes this peer's choices (build backoff, spot-check sample)
-	// differ from other peers' while staying reproducible.
+	// Seed makes this peer's spot-check sample differ from other peers'
+	// while staying reproducible.
 	Seed uint64
 	// SpotCheck 0 verifies every record fully (delta checks and fusion
 	// recomputed). With k > 0 a record at least Finality rounds below the
 	// best linked record is fully verified with probability 1/k and
 	// otherwise accepted after its contributions' signatures check out.
 	SpotCheck int
-	// BuildSpread bounds the extra, per-peer wait before building a record
-	// once the close rule holds, so usually one peer builds and the others
-	// verify and adopt its record instead of racing.
+	// BuildSpread is the step of the ranked build backoff: once the close
+	// rule holds, the first-ranked peer of the round builds at once and
+	// the next ranks each one BuildSpread later (see backoff), so usually
+	// one peer builds and the others verify and adopt its record instead
+	// of racing. Set it above the time a record takes to reach the peers
+	// and be verified (one fusion); 0 makes every peer build at once.
 	BuildSpread time.Duration
 	// AnnounceEvery is the period of head and open-contribution
 	// re-announcements, which is how late joiners learn the head.

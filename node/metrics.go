@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/coldnode/coldnode/consensus"
 	"github.com/coldnode/coldnode/consensus/fusion"
 	"github.com/coldnode/coldnode/p2p"
 	"github.com/prometheus/client_golang/prometheus"
@@ -149,30 +150,50 @@ func gossipReason(reason string) string {
 	return RejectOther
 }
 
-// eventReason classifies the reason text of a state machine Rejected event.
-// The state machine gives reasons as text; these are its phrasings. A
-// failed delta check is classified from the node's own error (checkReason).
-func eventReason(reason string) string {
-	if rest, ok := strings.CutPrefix(reason, "delta check: "); ok {
+// eventReason classifies a state machine Rejected event: by its Cause,
+// refined by its reason text where one cause covers several labels
+// (invalid input, records), and by text alone for an event without a
+// cause. A failed delta check is classified from the node's own error
+// (checkReason; verdicts.reason prefers the error value itself).
+func eventReason(e consensus.Rejected) string {
+	switch e.Cause {
+	case consensus.CauseReplay:
+		return RejectReplay
+	case consensus.CauseUnknownBase:
+		return RejectUnknownBase
+	case consensus.CauseWrongRound:
+		return RejectWrongRound
+	case consensus.CauseConflict:
+		return RejectConflict
+	case consensus.CauseRecord:
+		if strings.Contains(e.Reason, "forged") {
+			return RejectForged
+		}
+		return RejectRecord
+	}
+	if rest, ok := strings.CutPrefix(e.Reason, "delta check: "); ok {
 		return checkReason(errors.New(rest))
 	}
-	if rest, ok := strings.CutPrefix(reason, "fusion: "); ok {
+	if rest, ok := strings.CutPrefix(e.Reason, "fusion: "); ok {
 		return checkReason(errors.New(rest))
 	}
 	for _, r := range eventPhrases {
-		if strings.Contains(reason, r.phrase) {
+		if strings.Contains(e.Reason, r.phrase) {
 			return r.reason
 		}
+	}
+	if e.Cause == consensus.CauseInvalid {
+		return RejectMalformed
 	}
 	return RejectOther
 }
 
-// eventPhrases are matched in order; the first phrase found decides.
+// eventPhrases are the state machine's phrasings, matched in order; the
+// first found decides.
 var eventPhrases = []struct{ phrase, reason string }{
 	{"replayed", RejectReplay},
 	{"unknown base", RejectUnknownBase},
 	{"which ends round", RejectWrongRound},
-	{"trained for another round or base", RejectWrongRound},
 	{"not on the allowlist", RejectNotAllowed},
 	{"another swarm", RejectWrongSwarm},
 	{`no field "sig"`, RejectSignature},
@@ -182,9 +203,6 @@ var eventPhrases = []struct{ phrase, reason string }{
 	{"too large", RejectOversize},
 	{"wire: ", RejectMalformed},
 	{"record", RejectRecord},
-	{"base is not the parent's fused file", RejectRecord},
-	{"delta failed its check", RejectRecord},
-	{"fusion failed", RejectRecord},
 }
 
 // checkReason classifies why a delta failed the node's check (checkDelta,

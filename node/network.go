@@ -192,7 +192,7 @@ func (s store) fetch(ctx context.Context, c cid.Cid, maxBytes int64, progress p2
 	if s.host == nil {
 		return s.blocks.Fetch(ctx, c, maxBytes, progress)
 	}
-	return s.host.FetchFrom(ctx, s.host.Peers(), c, maxBytes, progress)
+	return s.host.FetchFrom(ctx, holderFirst(ctx, s.host.Peers()), c, maxBytes, progress)
 }
 
 // store adapts p2p.Blocks to the weightStore the trainer and fusion use.
@@ -203,6 +203,20 @@ type store struct {
 	timeout  time.Duration
 	progress *Progress
 	log      *slog.Logger
+	stall    time.Duration // 0: none; see withStall
+}
+
+// errStalled ends a fetch that received nothing for the store's stall time.
+var errStalled = errors.New("fetch stalled: no data from any peer")
+
+// withStall returns the store with fetches that give up after d without a
+// block arriving, instead of waiting out the whole timeout. A delta whose
+// only holder crashed, or that no connected peer had yet when asked, then
+// fails soon and is asked for again (from the peers connected by then) on
+// the state machine's next retry.
+func (s store) withStall(d time.Duration) store {
+	s.stall = d
+	return s
 }
 
 // ReadFile makes the file c local (fetching it, capped at maxBytes) and
@@ -217,12 +231,20 @@ func (s store) ReadFile(ctx context.Context, c cid.Cid, maxBytes int64) ([]byte,
 		faultPoint("fetch")
 		label := "fetch …" + c.String()[max(0, len(c.String())-8):]
 		progress = func(done, total int64) { s.progress.Update(label, done, total, "bytes") }
+		if s.stall > 0 {
+			var stop func()
+			ctx, progress, stop = stallWatch(ctx, s.stall, progress)
+			defer stop()
+		}
 	}
 	n, err := s.fetch(ctx, c, maxBytes, progress)
 	if !local {
 		s.progress.Done()
 	}
 	if err != nil {
+		if errors.Is(context.Cause(ctx), errStalled) {
+			return nil, fmt.Errorf("%s: %w for %v", c, errStalled, s.stall)
+		}
 		return nil, err
 	}
 	if !local {
@@ -243,4 +265,16 @@ func (s store) ImportBytes(ctx context.Context, b []byte) (cid.Cid, error) {
 		return cid.Undef, err
 	}
 	return c, s.blocks.Sync(ctx)
+}
+
+// stallWatch derives a context that is cancelled with errStalled when d
+// passes without a call of the returned progress (which calls next).
+func stallWatch(ctx context.Context, d time.Duration, next p2p.Progress) (context.Context, p2p.Progress, func()) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	t := time.AfterFunc(d, func() { cancel(errStalled) })
+	progress := func(done, total int64) {
+		t.Reset(d)
+		next(done, total)
+	}
+	return ctx, progress, func() { t.Stop(); cancel(nil) }
 }

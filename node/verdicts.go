@@ -138,11 +138,11 @@ func (v *verdicts) noteFailure(m consensus.Checked) {
 // reason is the label of a Rejected event: for a delta this node's check
 // failed, the reason noted then; otherwise classified from the event's text.
 func (v *verdicts) reason(e consensus.Rejected) string {
-	if v != nil && strings.HasPrefix(e.Reason, "delta check: ") {
+	if v != nil && (e.Cause == consensus.CauseDelta || strings.HasPrefix(e.Reason, "delta check: ")) {
 		if r, ok := v.failed[e.CID]; ok {
 			delete(v.failed, e.CID)
 			return r
 		}
 	}
-	return eventReason(e.Reason)
+	return eventReason(e)
 }

@@ -127,7 +127,7 @@ func (rt *runtime) startCheck(ctx context.Context, ck consensus.Check) {
 		}
 		defer rt.checks.release()
 		defer rt.timed("checked", "contribution", ck.Contribution)()
-		b, err := rt.store.ReadFile(ctx, ck.Delta, ck.MaxBytes)
+		b, err := rt.store.withStall(2*rt.n.cfg.RetryEvery).ReadFile(ctx, ck.Delta, ck.MaxBytes)
 		if err != nil {
 			unavailable := !errors.Is(err, p2p.ErrTooLarge)
 			return consensus.Checked{Contribution: ck.Contribution, Unavailable: unavailable, Err: err}

@@ -262,8 +262,8 @@ func (s *blobStore) put(blks []blocks.Block) error {
 		}
 	}()
 	for _, blk := range blks {
-		if _, err := os.Stat(s.name(blk.Cid().Hash())); err == nil {
-			continue // content-addressed: the file in place holds these bytes
+		if st, err := os.Stat(s.name(blk.Cid().Hash())); err == nil && st.Size() == int64(blobHeader+len(blk.RawData())) {
+			continue // content-addressed: the file in place holds these bytes (a truncated one is replaced)
 		}
 		f, err := s.writeTemp(blk.RawData())
 		if err != nil {
@@ -388,7 +388,7 @@ func syncFile(name string) error {
 
 // blobTemp is a block's file in tmp/ before it is renamed into place.
 type blobTemp struct {
-	f   *os.File // nil once renamed
+	f *os.File // nil once renamed
 	c cid.Cid
 }
 

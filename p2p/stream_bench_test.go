@@ -3,160 +3,165 @@ package p2p
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/ipfs/go-cid"
-	"github.com/libp2p/go-libp2p"
+	pebbleds "github.com/ipfs/go-ds-pebble"
 	"github.com/libp2p/go-libp2p/core/network"
-	yamux "github.com/libp2p/go-libp2p/p2p/muxer/yamux"
-	libp2ptls "github.com/libp2p/go-libp2p/p2p/security/tls"
-	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 )
 
-// BenchmarkDirect compares, in one interleaved loop, ways of moving the
-// same 50 MiB checkpoint from one server to each of k fetchers at once over
-// loopback (k = 1 and 7):
+// BenchmarkDirect compares, in one interleaved loop, ways of moving 50 MiB
+// checkpoints over loopback: one server to one fetcher (1to1), one server
+// to seven fetchers at once, all fetching the same checkpoint (1to7), and
+// seven servers to one fetcher fetching a different checkpoint from each
+// at once, as in a round where every peer publishes a delta (7to1):
 //
-//	tcp         plain TCP, one connection per fetcher, bytes discarded (the ceiling)
-//	libp2p      one raw libp2p stream per fetcher between p2p.Nodes (TCP,
-//	            Noise, yamux: the shipped host), bytes discarded
-//	direct      Node.FetchDirect of a freshly imported UnixFS DAG between
-//	            the same Nodes: framed, every block hashed and checked against
-//	            its place in the DAG, written to the fetcher's pebble store
-//	bitswap     Blocks.Fetch of a fresh DAG between the same Nodes
-//	libp2p-tls  the raw stream between hosts that negotiate TLS (AES-GCM)
-//	            instead of Noise (ChaCha20-Poly1305), pebble stores as above
-//	direct-tls  FetchDirect between those hosts
-//	direct-mem  FetchDirect between shipped hosts whose fetchers keep blocks
-//	            in memory (the server stays on pebble): the protocol
-//	            without the fetcher's store, to separate the two costs
+//	tcp            plain TCP, one connection per transfer, bytes discarded
+//	               (the ceiling)
+//	libp2p         one raw libp2p stream per transfer between p2p.Nodes (the
+//	               shipped host: TCP, TLS 1.3, yamux), bytes discarded
+//	direct         Node.FetchDirect of a freshly imported UnixFS DAG between
+//	               the same Nodes: framed, every block hashed and checked
+//	               against its place in the DAG, stored in the fetcher's
+//	               Blocks (pebble, leaves of 64 KiB and more as blob files)
+//	bitswap        Blocks.Fetch of a fresh DAG between the same Nodes
+//	direct-pebble  FetchDirect to fetchers whose Blocks keep every block in
+//	               pebble (the store before blob files), servers as shipped
+//	direct-mem     FetchDirect to fetchers whose Blocks keep blocks in memory:
+//	               the protocol without the fetcher's store
 //
 // Every iteration runs every path, so all see the same machine load; each
-// reports its aggregate MB/s (k × 50 MiB over its total time) and the
-// direct paths their ratio to tcp and to the raw stream of the same host.
+// reports its aggregate MB/s (7 × 50 MiB or 50 MiB over its total time)
+// and the direct paths their ratios.
 //
 //	go test -run '^$' -bench Direct -benchtime 3x -count 3 ./p2p
 func BenchmarkDirect(b *testing.B) {
-	b.Run("1to1", func(b *testing.B) { benchDirect(b, 1) })
-	b.Run("1to7", func(b *testing.B) { benchDirect(b, 7) })
+	b.Run("1to1", func(b *testing.B) { benchDirect(b, 1, 1) })
+	b.Run("1to7", func(b *testing.B) { benchDirect(b, 1, 7) })
+	b.Run("7to1", func(b *testing.B) { benchDirect(b, 7, 1) })
 }
 
 // paths in report order; each indexes directBench.times.
-var paths = []string{"tcp", "libp2p", "direct", "bitswap", "libp2p-tls", "direct-tls", "direct-mem"}
+var paths = []string{"tcp", "libp2p", "direct", "bitswap", "direct-pebble", "direct-mem"}
 
+// swarm is servers and fetchers; transfer i of a round runs from
+// srcs[i%len(srcs)] to dsts[i%len(dsts)].
 type swarm struct {
-	src  *Node
-	dsts []*Node
+	srcs, dsts []*Node
+	k          int // transfers at once: max(len(srcs), len(dsts))
 }
 
+func (s swarm) src(i int) *Node { return s.srcs[i%len(s.srcs)] }
+func (s swarm) dst(i int) *Node { return s.dsts[i%len(s.dsts)] }
+
 type directBench struct {
-	noise, tls swarm
-	mem        swarm // fetchers with in-memory stores
-	data       []byte
-	tcp        net.Listener
-	times      []time.Duration
-	seed       uint64
-	wg         sync.WaitGroup // the TCP server
+	noise  swarm // the shipped Blocks everywhere
+	pebble swarm // fetchers with pebble-only stores
+	mem    swarm // fetchers with in-memory stores
+	data   []byte
+	tcp    net.Listener
+	times  []time.Duration
+	seed   uint64
+	wg     sync.WaitGroup // the TCP server
 }
 
 const benchProto = "/coldnode/bench-raw/1"
 
-func benchDirect(b *testing.B, k int) {
+func benchDirect(b *testing.B, nsrc, ndst int) {
 	d := &directBench{data: randomBytes(benchSize, 9), times: make([]time.Duration, len(paths)), seed: 1000}
-	d.noise = d.newSwarm(b, k, func() *Node { return newTestNode(b, nil) })
-	d.tls = d.newSwarm(b, k, func() *Node { return newTLSNode(b) })
-	d.mem = d.newSwarm(b, k, func() *Node { return newTestNode(b, nil) })
-	for _, n := range d.mem.dsts {
-		inMemory(b, n)
+	d.noise = d.newSwarm(b, nsrc, ndst, func() *Node { return newTestNode(b, nil) })
+	d.pebble = d.newSwarm(b, nsrc, ndst, func() *Node { return newTestNode(b, nil) })
+	d.mem = d.newSwarm(b, nsrc, ndst, func() *Node { return newTestNode(b, nil) })
+	for i := range ndst {
+		pebbleOnly(b, d.pebble.dsts[i])
+		inMemory(b, d.mem.dsts[i])
 	}
 	d.startTCP(b)
 	defer d.stop()
 	for b.Loop() {
 		d.run(b, 0, func(i int) error { return dialTCP(d.tcp.Addr().String()) })
 		d.run(b, 1, func(i int) error { return d.noise.stream(i) })
-		d.run(b, 2, d.fetch(b, d.noise, func(n *Node, c cid.Cid) (int64, error) {
-			return n.FetchDirect(context.Background(), d.noise.src.ID(), c, benchSize, nil)
-		}))
-		d.run(b, 3, d.fetch(b, d.noise, func(n *Node, c cid.Cid) (int64, error) {
+		d.run(b, 2, d.fetch(b, d.noise, directFetch))
+		d.run(b, 3, d.fetch(b, d.noise, func(_, n *Node, c cid.Cid) (int64, error) {
 			return n.Blocks().Fetch(context.Background(), c, benchSize, nil)
 		}))
-		d.run(b, 4, func(i int) error { return d.tls.stream(i) })
-		d.run(b, 5, d.fetch(b, d.tls, func(n *Node, c cid.Cid) (int64, error) {
-			return n.FetchDirect(context.Background(), d.tls.src.ID(), c, benchSize, nil)
-		}))
-		d.run(b, 6, d.fetch(b, d.mem, func(n *Node, c cid.Cid) (int64, error) {
-			return n.FetchDirect(context.Background(), d.mem.src.ID(), c, benchSize, nil)
-		}))
+		d.run(b, 4, d.fetch(b, d.pebble, directFetch))
+		d.run(b, 5, d.fetch(b, d.mem, directFetch))
 	}
-	d.report(b, k)
+	d.report(b, d.noise.k)
 }
 
-func (d *directBench) newSwarm(b *testing.B, k int, mk func() *Node) swarm {
-	s := swarm{src: mk()}
-	s.src.ServeDAG()
-	s.src.Host().SetStreamHandler(benchProto, func(st network.Stream) {
-		st.Write(d.data)
-		st.Close()
-	})
-	for range k {
+func directFetch(src, dst *Node, c cid.Cid) (int64, error) {
+	return dst.FetchDirect(context.Background(), src.ID(), c, benchSize, nil)
+}
+
+func (d *directBench) newSwarm(b *testing.B, nsrc, ndst int, mk func() *Node) swarm {
+	s := swarm{k: max(nsrc, ndst)}
+	for range nsrc {
+		src := mk()
+		src.ServeDAG()
+		src.Host().SetStreamHandler(benchProto, func(st network.Stream) {
+			st.Write(d.data)
+			st.Close()
+		})
+		s.srcs = append(s.srcs, src)
+	}
+	for range ndst {
 		dst := mk()
-		connectAll(b, s.src, dst)
+		for _, src := range s.srcs {
+			connectAll(b, src, dst)
+		}
 		s.dsts = append(s.dsts, dst)
 	}
 	return s
 }
 
-// newTLSNode is a Node whose host offers only TLS as its security protocol
-// (otherwise as the shipped host: TCP, yamux) with a pebble store.
-func newTLSNode(b *testing.B) *Node {
-	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.Transport(tcp.NewTCPTransport),
-		libp2p.Security(libp2ptls.ID, libp2ptls.New), libp2p.Muxer(yamux.ID, yamux.DefaultTransport),
-		libp2p.DisableMetrics(), libp2p.DisableRelay())
+// pebbleOnly replaces a node's Blocks with one keeping every block in a
+// pebble store (no blob files), as before they existed.
+func pebbleOnly(b *testing.B, n *Node) {
+	if err := n.blocks.Close(); err != nil {
+		b.Fatal(err)
+	}
+	store, err := pebbleds.NewDatastore(b.TempDir(), pebbleds.WithPebbleOpts(pebbleOptions()))
 	if err != nil {
 		b.Fatal(err)
 	}
-	n := &Node{cfg: testConfig(), log: slog.New(slog.DiscardHandler), host: h, topics: map[string]*Topic{}, now: time.Now}
-	n.ctx, n.cancel = context.WithCancel(context.Background())
-	if n.blocks, err = openBlocks(n.ctx, b.TempDir(), h, nil, n.log); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		n.cancel()
-		n.blocks.Close()
-		h.Close()
-	})
-	return n
+	n.blocks = newBlocks(n.ctx, store, n.host, nil, n.log)
+	b.Cleanup(func() { n.blocks.Close() })
 }
 
 func (s swarm) stream(i int) error {
-	st, err := s.dsts[i].Host().NewStream(context.Background(), s.src.ID(), benchProto)
+	st, err := s.dst(i).Host().NewStream(context.Background(), s.src(i).ID(), benchProto)
 	if err != nil {
 		return err
 	}
 	return drain(st)
 }
 
-// fetch imports fresh bytes on the server (no fetcher holds any of its
-// blocks: their stores were emptied), untimed, and returns the timed part.
-func (d *directBench) fetch(b *testing.B, s swarm, get func(*Node, cid.Cid) (int64, error)) func(int) error {
+// fetch imports fresh bytes on every server (no fetcher holds any of
+// their blocks: all stores were emptied), untimed, and returns the timed
+// part: transfer i fetches its server's checkpoint.
+func (d *directBench) fetch(b *testing.B, s swarm, get func(src, dst *Node, c cid.Cid) (int64, error)) func(int) error {
 	b.StopTimer()
 	defer b.StartTimer()
-	for _, n := range append([]*Node{s.src}, s.dsts...) {
+	for _, n := range append(append([]*Node{}, s.srcs...), s.dsts...) {
 		if _, err := n.Blocks().GC(context.Background()); err != nil {
 			b.Fatal(err)
 		}
 	}
-	d.seed++
-	root, err := s.src.Blocks().ImportBytes(context.Background(), randomBytes(benchSize, d.seed))
-	if err != nil {
-		b.Fatal(err)
+	roots := make([]cid.Cid, len(s.srcs))
+	for j, src := range s.srcs {
+		d.seed++
+		var err error
+		if roots[j], err = src.Blocks().ImportBytes(context.Background(), randomBytes(benchSize, d.seed)); err != nil {
+			b.Fatal(err)
+		}
 	}
 	return func(i int) error {
-		n, err := get(s.dsts[i], root)
+		n, err := get(s.src(i), s.dst(i), roots[i%len(roots)])
 		if err == nil && n != benchSize {
 			err = io.ErrUnexpectedEOF
 		}
@@ -192,7 +197,7 @@ func (d *directBench) stop() {
 
 // run runs f for every fetcher at once and adds the wall time to path p.
 func (d *directBench) run(b *testing.B, p int, f func(i int) error) {
-	k := len(d.noise.dsts)
+	k := d.noise.k
 	errs := make([]error, k)
 	var wg sync.WaitGroup
 	t0 := time.Now()
@@ -234,8 +239,8 @@ func (d *directBench) report(b *testing.B, k int) {
 	b.ReportMetric(ratio(0, 2), "direct/tcp")
 	b.ReportMetric(ratio(1, 2), "direct/libp2p")
 	b.ReportMetric(ratio(3, 2), "direct/bitswap")
-	b.ReportMetric(ratio(0, 5), "direct-tls/tcp")
-	b.ReportMetric(ratio(4, 5), "direct-tls/libp2p-tls")
-	b.ReportMetric(ratio(1, 6), "direct-mem/libp2p")
+	b.ReportMetric(ratio(4, 2), "direct/direct-pebble")
+	b.ReportMetric(ratio(0, 4), "direct-pebble/tcp")
+	b.ReportMetric(ratio(1, 5), "direct-mem/libp2p")
 	b.ReportMetric(0, "ns/op")
 }

@@ -1,17 +1,14 @@
 package p2p
 
 import (
-	"context"
 	"os"
 	"testing"
-
-	"github.com/ipfs/go-cid"
 )
 
 // temporary: profile one path (PROF_PATH=libp2p|direct|direct-mem)
 func BenchmarkProfPath(b *testing.B) {
 	d := &directBench{data: randomBytes(benchSize, 9), seed: 1000}
-	d.noise = d.newSwarm(b, 1, func() *Node { return newTestNode(b, nil) })
+	d.noise = d.newSwarm(b, 1, 1, func() *Node { return newTestNode(b, nil) })
 	if os.Getenv("PROF_PATH") == "direct-mem" {
 		inMemory(b, d.noise.dsts[0])
 	}
@@ -22,9 +19,7 @@ func BenchmarkProfPath(b *testing.B) {
 				b.Fatal(err)
 			}
 		default:
-			f := d.fetch(b, d.noise, func(n *Node, c cid.Cid) (int64, error) {
-				return n.FetchDirect(context.Background(), d.noise.src.ID(), c, benchSize, nil)
-			})
+			f := d.fetch(b, d.noise, directFetch)
 			if err := f(0); err != nil {
 				b.Fatal(err)
 			}

@@ -111,9 +111,12 @@ func (c *crashRun) startSwarm() {
 	b := &proc{name: "b", repo: repo("b"), args: args("subj", join...)}
 	b.start(t)
 	c.others = []*proc{a, b}
-	// The victim collects garbage every two rounds, so kills also land in
-	// and around collections.
-	c.victim = &proc{name: "victim", repo: repo("victim"), args: args("trec", append(join, "--gc-every", "2")...)}
+	waitFor(t, "node b's API", 30*time.Second, func() bool { _, err := runCLI(t, "id", "--repo", b.repo); return err == nil }, a, b)
+	// The victim bootstraps from both (each life listens on a new port, so
+	// only its own dials connect it to both), and collects garbage every two
+	// rounds, so kills also land in and around collections.
+	vargs := append(join, "--bootstrap", apiAddr(t, b.repo), "--gc-every", "2")
+	c.victim = &proc{name: "victim", repo: repo("victim"), args: args("trec", vargs...)}
 	waitFor(t, "round 1 on node a", 90*time.Second, func() bool { return len(rounds(t, a.repo)) >= 1 }, a, b)
 }
 

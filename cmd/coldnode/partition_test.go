@@ -21,20 +21,21 @@ import (
 
 // TestPartitionHeal runs six coldnode processes, each in its own network
 // namespace with its own address, on two bridges joined by one link (see
-// netlab). After the swarm agrees on two rounds the link goes down: nodes
-// a, b, c (side A) and d, e, f (side B) can no longer reach each other, and
-// nothing in coldnode is told. Both sides must keep closing rounds on their
-// own (quorum 3) for at least three rounds each. Then the link comes back,
-// and every node must end on one head.
+// netlab). Once the swarm shares two rounds the link goes down: nodes a, b,
+// c (side A) and d, e, f (side B) can no longer reach each other, and
+// nothing in coldnode is told. Each side must keep closing rounds on its
+// own (quorum 3) until every node is three rounds past the cut. Then the
+// link comes back, and every node's head must end on one chain, with a
+// round after the heal holding contributions from both sides.
 //
-// What the head's chain holds is the fork choice of docs/protocol.md §6.2,
-// checked exactly: the rounds before the split are kept; the two sides'
-// first split round is on the same base, and a union record of it is built
-// only if it would be strictly heavier than the head, which it is not after
-// three rounds per side (3+3 contributions against 3x3). So the heavier
+// What that chain holds is the fork choice of docs/protocol.md §6.2,
+// checked exactly. The rounds before the split are kept. The two sides'
+// first split round is on the same base, but a union record of it (at most
+// 3+3 contributions) is built only if strictly heavier than the head, and
+// each side's own chain already weighs at least 3+3 more: so the heavier
 // chain wins as a whole (ties to the lower record CID), the other side's
 // split records and contributions become stale, and both sides contribute
-// to the rounds after the heal. Every head change every node logged must go
+// to the rounds after the heal. Every head change each node logged must go
 // to a heavier record, or to an equally heavy one with a lower CID.
 func TestPartitionHeal(t *testing.T) {
 	needNetns(t)
@@ -49,6 +50,7 @@ func TestPartitionHeal(t *testing.T) {
 
 	waitOneHead(t, lab, ps, 2, 4*time.Minute)
 	lab.cut(t)
+	cutAt := time.Now()
 	atCut := 0
 	for _, c := range chains(t, lab, ps) {
 		atCut = max(atCut, len(c))
@@ -56,15 +58,17 @@ func TestPartitionHeal(t *testing.T) {
 	t.Logf("cut the link at round %d", atCut)
 	split := waitSplit(t, lab, ps, atCut+splitRounds, sideA)
 	lab.heal(t)
+	healAt := time.Now()
 	t.Logf("healed the link: side A at round %d, side B at round %d", len(split[0]), len(split[1]))
 	final := waitHealed(t, lab, ps, max(len(split[0]), len(split[1]))+1, peers, sideA)
 
 	stopAll(t, ps)
 	checkStoppedHeads(t, ps, final)
-	checkSplitOutcome(t, split, final, peers, sideA)
+	f := checkSplitOutcome(t, split, final, peers, sideA)
 	for _, p := range ps {
 		checkHeadsMonotone(t, p)
 	}
+	logTimings(t, ps, cutAt, healAt, final, f)
 }
 
 // startPartitionSwarm starts node i in namespace lab.ns[i]; every node
@@ -319,7 +323,8 @@ func sides(r node.RoundInfo, peers []string, sideA func(int) bool) (a, b int) {
 // the winning side may have been replaced by unions with late contributions
 // (the losing side's nodes, once they adopt the winning chain) and must
 // then hold all of the winning record's contributions.
-func checkSplitOutcome(t *testing.T, split [2][]node.RoundInfo, final []node.RoundInfo, peers []string, sideA func(int) bool) {
+// It returns the index of the first split round.
+func checkSplitOutcome(t *testing.T, split [2][]node.RoundInfo, final []node.RoundInfo, peers []string, sideA func(int) bool) int {
 	t.Helper()
 	f := 0 // index of the first split round
 	for f < len(split[0]) && f < len(split[1]) && split[0][f].Record == split[1][f].Record {
@@ -352,6 +357,7 @@ func checkSplitOutcome(t *testing.T, split [2][]node.RoundInfo, final []node.Rou
 	}
 	checkStale(t, split[win][f:], split[lose][f:], final)
 	checkOwnSide(t, split, f, peers, sideA)
+	return f
 }
 
 // holdsAll reports whether every contribution of sub is in r.
@@ -424,35 +430,81 @@ func cidLess(t *testing.T, a, b string) bool {
 	return bytes.Compare(ca.Bytes(), cb.Bytes()) < 0
 }
 
-var headLine = regexp.MustCompile(`msg=head round=(\d+) record=(\S+) .* weight=(\d+)`)
+var headLine = regexp.MustCompile(`(?m)^time=(\S+) level=INFO msg=head round=(\d+) record=(\S+) .* weight=(\d+)$`)
 
-// checkHeadsMonotone reads every head change from p's log: each must go to
-// a heavier record, or to an equally heavy one with a lower CID, since the
-// old head still counts (§6.2).
-func checkHeadsMonotone(t *testing.T, p *proc) {
+// headEvent is one head change a node logged.
+type headEvent struct {
+	at            time.Time
+	round, weight int
+	record        string
+}
+
+// heads reads every head change from p's log.
+func heads(t *testing.T, p *proc) []headEvent {
 	t.Helper()
 	b, err := os.ReadFile(p.repo + ".log")
 	if err != nil {
 		t.Fatal(err)
 	}
-	prevW, prev, changes, switches := -1, "", 0, 0
-	prevRound := 0
+	var hs []headEvent
 	for _, m := range headLine.FindAllStringSubmatch(string(b), -1) {
-		round, _ := strconv.Atoi(m[1])
-		w, _ := strconv.Atoi(m[3])
-		if w < prevW || w == prevW && !cidLess(t, m[2], prev) {
-			t.Errorf("node %s: head went from %s (weight %d) to %s (round %d, weight %d)", p.name, prev, prevW, m[2], round, w)
+		at, err := time.Parse(time.RFC3339Nano, m[1])
+		if err != nil {
+			t.Fatalf("node %s: head line time %q: %v", p.name, m[1], err)
 		}
-		if round <= prevRound {
+		round, _ := strconv.Atoi(m[2])
+		w, _ := strconv.Atoi(m[4])
+		hs = append(hs, headEvent{at: at, round: round, record: m[3], weight: w})
+	}
+	if len(hs) == 0 {
+		t.Fatalf("node %s logged no head changes (lines with msg=head ... weight=N)", p.name)
+	}
+	return hs
+}
+
+// checkHeadsMonotone: each head change p logged must go to a heavier
+// record, or to an equally heavy one with a lower CID, since the old head
+// still counts (§6.2).
+func checkHeadsMonotone(t *testing.T, p *proc) {
+	t.Helper()
+	hs := heads(t, p)
+	switches := 0
+	for i := 1; i < len(hs); i++ {
+		prev, h := hs[i-1], hs[i]
+		if h.weight < prev.weight || h.weight == prev.weight && !cidLess(t, h.record, prev.record) {
+			t.Errorf("node %s: head went from %s (round %d, weight %d) to %s (round %d, weight %d)",
+				p.name, prev.record, prev.round, prev.weight, h.record, h.round, h.weight)
+		}
+		if h.round <= prev.round {
 			switches++
 		}
-		prevW, prev, prevRound = w, m[2], round
-		changes++
 	}
-	if changes == 0 {
-		t.Errorf("node %s logged no head changes (log lines with msg=head ... weight=N)", p.name)
+	t.Logf("node %s: %d head changes, %d of them to a round not above the previous head", p.name, len(hs), switches)
+}
+
+// logTimings logs, per node, how long after the cut its next head came,
+// and how long after the heal it first had a head on the final chain above
+// the split.
+func logTimings(t *testing.T, ps []*proc, cut, heal time.Time, final []node.RoundInfo, split int) {
+	t.Helper()
+	onFinal := map[string]bool{}
+	for _, r := range final[split:] {
+		onFinal[r.Record] = true
 	}
-	t.Logf("node %s: %d head changes, %d to a round not above the previous head", p.name, changes, switches)
+	var b strings.Builder
+	for _, p := range ps {
+		afterCut, afterHeal := "-", "-"
+		for _, h := range heads(t, p) {
+			if h.at.After(cut) && afterCut == "-" {
+				afterCut = h.at.Sub(cut).Round(100 * time.Millisecond).String()
+			}
+			if h.at.After(heal) && onFinal[h.record] && afterHeal == "-" {
+				afterHeal = h.at.Sub(heal).Round(100 * time.Millisecond).String()
+			}
+		}
+		fmt.Fprintf(&b, " %s: cut+%s heal+%s;", p.name, afterCut, afterHeal)
+	}
+	t.Logf("first head after the cut, first head on the final chain after the heal:%s", b.String())
 }
 
 // netlab is a small real network for whole-swarm tests: one network
@@ -483,6 +535,11 @@ func needNetns(t *testing.T) {
 func newNetlab(t *testing.T, n int, sideA func(int) bool) *netlab {
 	t.Helper()
 	l := &netlab{tag: fmt.Sprintf("cp%d", os.Getpid()%100000)}
+	for i := range n { // leftovers of a killed run with the same tag
+		l.ns = append(l.ns, fmt.Sprintf("%s-%d", l.tag, i))
+	}
+	l.remove()
+	l.ns = nil
 	t.Cleanup(l.remove)
 	l.run(t, "link", "add", l.tag+"bA", "type", "bridge")
 	l.run(t, "link", "add", l.tag+"bB", "type", "bridge")

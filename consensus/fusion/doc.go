@@ -3,8 +3,9 @@
 //
 // It owns the fusion math and its exact float32 evaluation order. It does
 // not fetch, verify CIDs, choose which deltas belong to a round, or touch
-// files: callers open safetensors with checkpoint.Open and pass readers;
-// the fused file goes to an io.Writer. It imports only train/checkpoint.
+// files: callers open safetensors with checkpoint.Open (or a delta as it
+// travels with OpenDelta) and pass readers; the fused file goes to an
+// io.Writer. It imports only train/checkpoint and train/deltaenc.
 //
 // # What is fused
 //
@@ -15,6 +16,20 @@
 // a missing, extra, reshaped or F16/BF16 tensor is an ErrMismatch naming
 // it (convert half-precision deltas to float32 before publishing). Deltas
 // written by PyTorch, with any tensor order, are accepted.
+//
+// # Encoded deltas
+//
+// A delta carrying the metadata key deltaenc.MetaKey is an encoded delta
+// (train/deltaenc: touched rows only, fp16, bf16 or int8 with per-row
+// scales; OpenDelta also inflates a zstd-wrapped file, capped by the
+// base's layout). Its tensors are checked against the base by
+// deltaenc.Bind (dtype, stored shape, row index strictly increasing and
+// in range, scale shape and values); a malformed one is an ErrMismatch
+// wrapping deltaenc.ErrEncoding in a *DeltaError naming the tensor. Fuse
+// and Check read it decoded to float32, span by span, and everything
+// below applies to the decoded values, so the fused bytes equal those of
+// fusing the decoded float32 deltas, on every processor, and any mix of
+// encodings fuses.
 //
 // # Exact definition
 //

@@ -42,6 +42,9 @@ type Config struct {
 	Timeout time.Duration
 	// Verbose starts the nodes with --verbose (debug lines: fusion times).
 	Verbose bool
+	// Profile writes a CPU profile of every node next to its log
+	// (nNN.cpu.prof).
+	Profile bool
 	// Progress receives one line per step of the bench (nil: discard).
 	Progress io.Writer
 }

@@ -88,6 +88,9 @@ func (b *bench) startAll(ctx context.Context) error {
 			return err
 		}
 		b.procs = append(b.procs, p)
+		if i == b.cfg.Nodes-1 {
+			break // nobody bootstraps from the last node (alone, it may be done already)
+		}
 		addr, err := b.address(ctx, p)
 		if err != nil {
 			return err
@@ -110,6 +113,9 @@ func (b *bench) nodeArgs(i int) []string {
 	}
 	if b.cfg.Verbose {
 		args = append(args, "--verbose")
+	}
+	if b.cfg.Profile {
+		args = append(args, "--cpuprofile", b.repo(i)+".cpu.prof")
 	}
 	return args
 }

@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"sync"
 
 	"github.com/coldnode/coldnode/train/checkpoint"
 	"github.com/klauspost/compress/zstd"
@@ -265,18 +266,42 @@ func (t *Tensor) convert(off int, raw []byte, dst []float32) {
 			dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
 		}
 	case FP16:
+		table := halfTable()
 		for i := range dst {
-			dst[i] = fromHalf(binary.LittleEndian.Uint16(raw[2*i:]))
+			dst[i] = table[binary.LittleEndian.Uint16(raw[2*i:])]
 		}
 	case BF16:
 		for i := range dst {
 			dst[i] = fromBF16(binary.LittleEndian.Uint16(raw[2*i:]))
 		}
 	case Int8:
-		for i := range dst {
-			dst[i] = dequantize(int8(raw[i]), t.scale[(off+i)/t.cols])
+		// Row by row: each stored row has one scale.
+		for i := 0; i < len(dst); {
+			row := (off + i) / t.cols
+			end := min(len(dst), (row+1)*t.cols-off)
+			s := t.scale[row]
+			for ; i < end; i++ {
+				dst[i] = dequantize(int8(raw[i]), s)
+			}
 		}
 	}
+}
+
+var (
+	halfOnce   sync.Once
+	halfValues *[1 << 16]float32
+)
+
+// halfTable maps every binary16 bit pattern to its float32 value (built
+// once by fromHalf, so it is exact).
+func halfTable() *[1 << 16]float32 {
+	halfOnce.Do(func() {
+		halfValues = new([1 << 16]float32)
+		for h := range halfValues {
+			halfValues[h] = fromHalf(uint16(h))
+		}
+	})
+	return halfValues
 }
 
 // DecodeFile decodes every body tensor of layout (a base, or the genesis)
