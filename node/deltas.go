@@ -35,7 +35,7 @@ func (rt *runtime) checkSent(ctx context.Context, b []byte, bound float64) error
 	if !deltaenc.Compressed(b) && !encodedHeader(b) {
 		return checkDelta(b, bound)
 	}
-	ref, err := openWeights(ctx, rt.store, rt.genesis.Weights, rt.genesis.Params.MaxDelta+(64<<20))
+	ref, err := rt.genesisWeights(ctx)
 	if err != nil {
 		return fmt.Errorf("genesis weights: %w", err)
 	}

@@ -75,7 +75,7 @@ func lockRepo(dir string) (*os.File, error) {
 	name := filepath.Join(dir, lockFile)
 	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("open lock %s: %w", name, err)
+		return nil, DiskHint(fmt.Errorf("open lock %s: %w", name, err))
 	}
 	if err := flockWait(f, lockWait); err != nil {
 		pid, _ := os.ReadFile(name)
@@ -157,7 +157,24 @@ func (r *Repo) LoadConfig() (RepoConfig, error) {
 
 // SaveConfig writes the configuration atomically.
 func (r *Repo) SaveConfig(c RepoConfig) error {
-	return writeJSON(r.File(configFile), c)
+	return DiskHint(writeJSON(r.File(configFile), c))
+}
+
+// DiskHint adds what to do to an error caused by a full or read-only file
+// system (ENOSPC, EDQUOT, EROFS); other errors are returned as they are.
+// Every repository file is replaced atomically or appended to a journal
+// that drops a torn last line, so such a failure leaves the repository as
+// it was before the write.
+func DiskHint(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
+		return hint(err, "the repository's file system is full: free space, check it with `coldnode repo verify`, then start again")
+	case errors.Is(err, syscall.EROFS):
+		return hint(err, "the repository's file system is read-only: remount it read-write (or pass another --repo), then start again")
+	}
+	return err
 }
 
 // Token returns the API token, creating it on first use.

@@ -33,6 +33,7 @@ type runtime struct {
 	trained chan trainDone
 	publish chan []byte
 	checks  slots // delta checks running (bounds their memory)
+	gref    genesisRef
 
 	// owned by the loop goroutine
 	sm       *consensus.Machine
@@ -67,7 +68,7 @@ func (n *Node) Run(ctx context.Context) error {
 	err = rt.loop(ctx)
 	cancel()
 	rt.shutdown()
-	return err
+	return DiskHint(err)
 }
 
 // start brings up identity, network, genesis, task, state machine and API.

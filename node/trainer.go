@@ -168,6 +168,7 @@ func (t *trainer) importDelta(ctx context.Context, delta *checkpoint.File) (cid.
 	if err != nil {
 		return cid.Undef, fmt.Errorf("encode delta (%s): %w", t.enc, err)
 	}
+	t.log.Debug("delta encoded", "encoding", t.enc.String(), "bytes", len(b))
 	if int64(len(b)) > t.maxDelta {
 		return cid.Undef, fmt.Errorf("delta is %d bytes, the swarm's limit is %d", len(b), t.maxDelta)
 	}

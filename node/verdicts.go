@@ -13,6 +13,16 @@ import (
 
 const verdictsFile = "verdicts.journal"
 
+// DefaultNormBound is the largest L2 norm of a delta's body that `coldnode
+// init` writes into a new genesis (wire.Params.NormBound; the protocol's own
+// default, 0, is unbounded). The node's check rejects a larger delta with
+// reason "norm". It is sized from honest deltas measured with `coldnode lab`
+// (docs/reliability.md, "Norm bound"): the text models' honest deltas at
+// the node's default training stay under about a tenth of it, while the
+// same deltas x100 exceed it. A swarm with another model, much more data per
+// round or more epochs should measure its own (`coldnode init --norm-bound`).
+const DefaultNormBound = 1000
+
 // verdicts remembers, across restarts, the delta checks that passed and the
 // fusions this node computed itself ("check <contribution>", "fuse <key>
 // <fused>", one a line, appended and synced). A restart replays the chain

@@ -122,16 +122,16 @@ func (rt *runtime) startCheck(ctx context.Context, ck consensus.Check) {
 		return
 	}
 	rt.spawn(ctx, key, func(ctx context.Context) consensus.Message {
-		if !rt.checks.acquire(ctx) {
-			return nil // stopping; the machine asks again after a restart
-		}
-		defer rt.checks.release()
 		defer rt.timed("checked", "contribution", ck.Contribution)()
-		b, err := rt.store.withStall(2*rt.n.cfg.RetryEvery).ReadFile(ctx, ck.Delta, ck.MaxBytes)
+		b, err := rt.store.withStall(2*rt.n.cfg.RetryEvery).ReadFile(withHolder(ctx, ck.Peer), ck.Delta, ck.MaxBytes)
 		if err != nil {
 			unavailable := !errors.Is(err, p2p.ErrTooLarge)
 			return consensus.Checked{Contribution: ck.Contribution, Unavailable: unavailable, Err: err}
 		}
+		if !rt.checks.acquire(ctx) {
+			return nil // stopping; the machine asks again after a restart
+		}
+		defer rt.checks.release()
 		if err := rt.checkSent(ctx, b, ck.NormBound); err != nil {
 			return consensus.Checked{Contribution: ck.Contribution, Err: err}
 		}
@@ -144,7 +144,7 @@ func (rt *runtime) startCheck(ctx context.Context, ck consensus.Check) {
 // delta that passes can never make a round's fusion fail; one that does not is
 // rejected here instead of stalling the round.
 func (rt *runtime) matchGenesis(ctx context.Context, delta cid.Cid, b []byte) error {
-	ref, err := openWeights(ctx, rt.store, rt.genesis.Weights, rt.genesis.Params.MaxDelta+(64<<20))
+	ref, err := rt.genesisWeights(ctx)
 	if err != nil {
 		return fmt.Errorf("genesis weights: %w", err)
 	}

@@ -71,7 +71,12 @@ func openBlocks(ctx context.Context, dir string, h host.Host, finder contentFind
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("p2p blocks: %w", err)
 	}
-	store, err := pebbleds.NewDatastore(dir, pebbleds.WithPebbleOpts(pebbleOptions()))
+	opts := pebbleOptions()
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	opts.Logger = storeLogger{dir: dir, log: log}
+	store, err := pebbleds.NewDatastore(dir, pebbleds.WithPebbleOpts(opts))
 	if err != nil {
 		return nil, fmt.Errorf("p2p blocks: open %s: %w", dir, err)
 	}
@@ -255,4 +260,29 @@ func (b *Blocks) announce(c cid.Cid) {
 // which cuts flushes (and the compactions that follow) several-fold.
 func pebbleOptions() *pebble.Options {
 	return &pebble.Options{MemTableSize: 64 << 20}
+}
+
+// storeLogger is pebble's logger. Pebble stops the process when a write to
+// its log fails (a full disk, a file system gone read-only), since its
+// commit pipeline cannot go on; Fatalf says so on stderr, with the store's
+// directory and what to do, before exiting with status 1. What was stored
+// before stays intact: the store recovers from its log on the next open.
+type storeLogger struct {
+	dir string
+	log *slog.Logger
+}
+
+func (l storeLogger) Infof(format string, args ...any) {
+	l.log.Debug(fmt.Sprintf(format, args...), "subsystem", "pebble")
+}
+
+func (l storeLogger) Errorf(format string, args ...any) {
+	l.log.Warn(fmt.Sprintf(format, args...), "subsystem", "pebble")
+}
+
+func (l storeLogger) Fatalf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "coldnode: block store %s stopped the process: %s\n"+
+		"  hint: free space on its file system or make it writable again, check it with `coldnode repo verify`, then start the node again\n",
+		l.dir, fmt.Sprintf(format, args...))
+	os.Exit(1)
 }

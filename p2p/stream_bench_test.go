@@ -58,21 +58,21 @@ func (s swarm) src(i int) *Node { return s.srcs[i%len(s.srcs)] }
 func (s swarm) dst(i int) *Node { return s.dsts[i%len(s.dsts)] }
 
 type directBench struct {
-	noise  swarm // the shipped Blocks everywhere
-	pebble swarm // fetchers with pebble-only stores
-	mem    swarm // fetchers with in-memory stores
-	data   []byte
-	tcp    net.Listener
-	times  []time.Duration
-	seed   uint64
-	wg     sync.WaitGroup // the TCP server
+	shipped swarm // the shipped Blocks everywhere
+	pebble  swarm // fetchers with pebble-only stores
+	mem     swarm // fetchers with in-memory stores
+	data    []byte
+	tcp     net.Listener
+	times   []time.Duration
+	seed    uint64
+	wg      sync.WaitGroup // the TCP server
 }
 
 const benchProto = "/coldnode/bench-raw/1"
 
 func benchDirect(b *testing.B, nsrc, ndst int) {
 	d := &directBench{data: randomBytes(benchSize, 9), times: make([]time.Duration, len(paths)), seed: 1000}
-	d.noise = d.newSwarm(b, nsrc, ndst, func() *Node { return newTestNode(b, nil) })
+	d.shipped = d.newSwarm(b, nsrc, ndst, func() *Node { return newTestNode(b, nil) })
 	d.pebble = d.newSwarm(b, nsrc, ndst, func() *Node { return newTestNode(b, nil) })
 	d.mem = d.newSwarm(b, nsrc, ndst, func() *Node { return newTestNode(b, nil) })
 	for i := range ndst {
@@ -83,15 +83,15 @@ func benchDirect(b *testing.B, nsrc, ndst int) {
 	defer d.stop()
 	for b.Loop() {
 		d.run(b, 0, func(i int) error { return dialTCP(d.tcp.Addr().String()) })
-		d.run(b, 1, func(i int) error { return d.noise.stream(i) })
-		d.run(b, 2, d.fetch(b, d.noise, directFetch))
-		d.run(b, 3, d.fetch(b, d.noise, func(_, n *Node, c cid.Cid) (int64, error) {
+		d.run(b, 1, func(i int) error { return d.shipped.stream(i) })
+		d.run(b, 2, d.fetch(b, d.shipped, directFetch))
+		d.run(b, 3, d.fetch(b, d.shipped, func(_, n *Node, c cid.Cid) (int64, error) {
 			return n.Blocks().Fetch(context.Background(), c, benchSize, nil)
 		}))
 		d.run(b, 4, d.fetch(b, d.pebble, directFetch))
 		d.run(b, 5, d.fetch(b, d.mem, directFetch))
 	}
-	d.report(b, d.noise.k)
+	d.report(b, d.shipped.k)
 }
 
 func directFetch(src, dst *Node, c cid.Cid) (int64, error) {
@@ -197,7 +197,7 @@ func (d *directBench) stop() {
 
 // run runs f for every fetcher at once and adds the wall time to path p.
 func (d *directBench) run(b *testing.B, p int, f func(i int) error) {
-	k := d.noise.k
+	k := d.shipped.k
 	errs := make([]error, k)
 	var wg sync.WaitGroup
 	t0 := time.Now()

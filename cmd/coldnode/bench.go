@@ -37,6 +37,7 @@ func init() {
 				&cli.BoolFlag{Name: "baseline", Value: true, Usage: "first run one node alone (quorum 1) as the baseline"},
 				&cli.StringFlag{Name: "dir", Usage: "keep repositories and logs in `DIR` (default: a temporary directory, removed)"},
 				&cli.BoolFlag{Name: "verbose", Usage: "start the nodes with --verbose (debug lines time checks and fusions)"},
+				&cli.StringFlag{Name: "memlimit", Usage: "each node's GOMEMLIMIT, e.g. 600MiB (default: none)"},
 				&cli.BoolFlag{Name: "profile", Usage: "write each node's CPU profile next to its log (use with --dir)"},
 			},
 			Action: benchRound,
@@ -92,7 +93,7 @@ func benchConfig(c *cli.Context) (swarmbench.Config, error) {
 	cfg.Bin, cfg.Rounds, cfg.Datasets = bin, c.Int("rounds"), c.StringSlice("dataset")
 	cfg.Limit, cfg.Epochs, cfg.Window = c.Int("limit"), c.Int("epochs"), c.Duration("window")
 	cfg.Timeout, cfg.Verbose, cfg.Progress = c.Duration("timeout"), c.Bool("verbose"), c.App.ErrWriter
-	cfg.Profile = c.Bool("profile")
+	cfg.Profile, cfg.MemLimit = c.Bool("profile"), c.String("memlimit")
 	switch m := c.String("model"); m {
 	case "10m":
 		cfg.Model = swarmbench.MLP10M

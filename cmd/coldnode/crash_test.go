@@ -111,7 +111,7 @@ func (c *crashRun) startSwarm() {
 	b := &proc{name: "b", repo: repo("b"), args: args("subj", join...)}
 	b.start(t)
 	c.others = []*proc{a, b}
-	waitFor(t, "node b's API", 30*time.Second, func() bool { _, err := runCLI(t, "id", "--repo", b.repo); return err == nil }, a, b)
+	waitListening(t, b)
 	// The victim bootstraps from both (each life listens on a new port, so
 	// only its own dials connect it to both), and collects garbage every two
 	// rounds, so kills also land in and around collections.
@@ -297,11 +297,11 @@ func (c *crashRun) converge() {
 	v.start(t)
 	all := append([]*proc{v}, c.others...)
 	stacksOnFailure(t, all)
+	waitListening(t, v)
 	var id node.IDInfo
-	waitFor(t, "the victim's API", 60*time.Second, func() bool { // the killed lives left stale api files
-		out, err := runCLI(t, "id", "--repo", v.repo, "--json")
-		return err == nil && json.Unmarshal([]byte(out), &id) == nil
-	}, all...)
+	if err := json.Unmarshal([]byte(mustCLI(t, "id", "--repo", v.repo, "--json")), &id); err != nil {
+		t.Fatal(err)
+	}
 	target := len(rounds(t, c.others[0].repo)) + 2
 	waitFor(t, "a round counting the victim's contribution", 3*time.Minute, func() bool {
 		rs := rounds(t, c.others[0].repo)
@@ -410,4 +410,16 @@ func stacksOnFailure(t *testing.T, ps []*proc) {
 			p.stop(syscall.SIGQUIT)
 		}
 	})
+}
+
+// waitListening waits until p's API answers with its listen addresses (a
+// stale api file of a killed process, or the repository read offline
+// before p locks it, gives none).
+func waitListening(t *testing.T, p *proc) {
+	t.Helper()
+	waitFor(t, "node "+p.name+"'s API", time.Minute, func() bool {
+		out, err := runCLI(t, "id", "--repo", p.repo, "--json")
+		var id node.IDInfo
+		return err == nil && json.Unmarshal([]byte(out), &id) == nil && len(id.Addrs) > 0
+	}, p)
 }

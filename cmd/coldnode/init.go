@@ -23,6 +23,7 @@ func init() {
 			&cli.DurationFlag{Name: "deadline", Value: d.Deadline, Usage: "time after which any non-empty round closes"},
 			&cli.StringFlag{Name: "rule", Value: d.Rule, Usage: "fusion rule: mean, weighted, median, trimmed:F, clip:NORM[,RULE]"},
 			&cli.IntFlag{Name: "finality", Value: d.Finality, Usage: "rounds built on a record before it is final"},
+			&cli.Float64Flag{Name: "norm-bound", Value: node.DefaultNormBound, Usage: "largest L2 norm of a delta's body; larger deltas are rejected (0: unbounded)"},
 			&cli.StringSliceFlag{Name: "allow", Usage: "only these peer IDs may contribute (`PEERID,...`)"},
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed of the initial weights"},
 		},
@@ -46,7 +47,7 @@ func initOptions(c *cli.Context) (node.InitOptions, error) {
 	opt.Model, opt.Dataset, opt.Name, opt.Seed = c.String("model"), c.String("dataset"), c.String("name"), c.Uint64("seed")
 	p := &opt.Params
 	p.Quorum, p.Window, p.Deadline = c.Int("quorum"), c.Duration("window"), c.Duration("deadline")
-	p.Rule, p.Finality = c.String("rule"), c.Int("finality")
+	p.Rule, p.Finality, p.NormBound = c.String("rule"), c.Int("finality"), c.Float64("norm-bound")
 	allow, err := node.ParseAllow(c.StringSlice("allow"))
 	if err != nil {
 		return opt, err

@@ -24,7 +24,7 @@ import (
 // netlab). Once the swarm shares two rounds the link goes down: nodes a, b,
 // c (side A) and d, e, f (side B) can no longer reach each other, and
 // nothing in coldnode is told. Each side must keep closing rounds on its
-// own (quorum 3) until every node is three rounds past the cut. Then the
+// own (quorum 3) until every node is four rounds past the cut. Then the
 // link comes back, and every node's head must end on one chain, with a
 // round after the heal holding contributions from both sides.
 //
@@ -39,14 +39,11 @@ import (
 // to a heavier record, or to an equally heavy one with a lower CID.
 func TestPartitionHeal(t *testing.T) {
 	needNetns(t)
-	const n, splitRounds = 6, 3
+	const n, splitRounds = 6, 4
 	sideA := func(i int) bool { return i < n/2 }
 	lab := newNetlab(t, n, sideA)
-	ps := startPartitionSwarm(t, lab, t.TempDir())
-	peers := make([]string, n)
-	for i, p := range ps {
-		peers[i] = nsID(t, lab.ns[i], p.repo).Peer
-	}
+	ps, peers := startPartitionSwarm(t, lab, t.TempDir())
+	t.Logf("peers: side A %v, side B %v", peers[:n/2], peers[n/2:])
 
 	waitOneHead(t, lab, ps, 2, 4*time.Minute)
 	lab.cut(t)
@@ -73,8 +70,9 @@ func TestPartitionHeal(t *testing.T) {
 
 // startPartitionSwarm starts node i in namespace lab.ns[i]; every node
 // bootstraps from all nodes started before it, so each side stays
-// connected inside itself when the link is cut.
-func startPartitionSwarm(t *testing.T, lab *netlab, dir string) []*proc {
+// connected inside itself when the link is cut. It returns the nodes and
+// their peer IDs.
+func startPartitionSwarm(t *testing.T, lab *netlab, dir string) ([]*proc, []string) {
 	t.Helper()
 	datasets, _ := filepath.Abs("../../../shared/datasets")
 	cfgPath := filepath.Join(dir, "bag.json")
@@ -86,7 +84,7 @@ func startPartitionSwarm(t *testing.T, lab *netlab, dir string) []*proc {
 	swarm := strings.TrimSpace(mustCLI(t, "init", "--repo", filepath.Join(dir, "a"), "--model", cfgPath,
 		"--quorum", "3", "--window", "1s", "--deadline", "2m", "--finality", "20", "--name", "partition"))
 	var ps []*proc
-	var boot []string
+	var boot, peers []string
 	for i, task := range []string{"sst2", "subj", "trec", "cr", "mpqa", "mr"} {
 		name := string(rune('a' + i))
 		args := []string{"--dataset", filepath.Join(datasets, task), "--listen", "/ip4/" + lab.addrs[i] + "/tcp/4001",
@@ -103,11 +101,12 @@ func startPartitionSwarm(t *testing.T, lab *netlab, dir string) []*proc {
 		var id node.IDInfo
 		waitFor(t, "node "+name+"'s API", 60*time.Second, func() bool {
 			id = nsID(t, lab.ns[i], p.repo)
-			return id.Online
+			return id.Online && id.Peer != ""
 		}, p)
 		boot = append(boot, "/ip4/"+lab.addrs[i]+"/tcp/4001/p2p/"+id.Peer)
+		peers = append(peers, id.Peer)
 	}
-	return ps
+	return ps, peers
 }
 
 // startInNetns is proc.start run through `ip netns exec NS` (which execs

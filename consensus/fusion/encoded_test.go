@@ -136,7 +136,7 @@ func TestEncodedSpansAndWorkers(t *testing.T) {
 	}
 	base := open(t, gen(1, func(int) bool { return true }))
 	var enc, dec []Input
-	for k, s := range []string{"rows+int8", "rows+fp16+zstd", "rows", "rows+bf16"} {
+	for k, s := range []string{"rows+int8", "rows+fp16+zstd", "rows", "rows+bf16", "int8", "fp16"} {
 		e, _ := deltaenc.Parse(s)
 		b, err := deltaenc.Encode(gen(0.01, func(r int) bool { return (r+k)%(k+2) == 0 }), e)
 		if err != nil {

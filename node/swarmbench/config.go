@@ -42,6 +42,9 @@ type Config struct {
 	Timeout time.Duration
 	// Verbose starts the nodes with --verbose (debug lines: fusion times).
 	Verbose bool
+	// MemLimit, when set, is each node's GOMEMLIMIT (e.g. "600MiB"): the Go
+	// runtime collects garbage harder near it (a soft limit).
+	MemLimit string
 	// Profile writes a CPU profile of every node next to its log
 	// (nNN.cpu.prof).
 	Profile bool

@@ -84,7 +84,11 @@ func (b *bench) startAll(ctx context.Context) error {
 			}
 		}
 		p := &proc{name: fmt.Sprintf("n%02d", i), repo: b.repo(i), logPath: b.repo(i) + ".log"}
-		if err := p.start(b.cfg.Bin, args, b.exited); err != nil {
+		var env []string
+		if b.cfg.MemLimit != "" {
+			env = append(env, "GOMEMLIMIT="+b.cfg.MemLimit)
+		}
+		if err := p.start(b.cfg.Bin, args, env, b.exited); err != nil {
 			return err
 		}
 		b.procs = append(b.procs, p)
