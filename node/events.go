@@ -27,11 +27,11 @@ func (rt *runtime) onEvent(ctx context.Context, e consensus.Event) error {
 		n.log.Info("built record", "round", e.Round, "record", e.Record, "contributions", e.Contributions)
 		n.emit(Event{Kind: "built", Round: e.Round, Record: e.Record.String(), Contributions: e.Contributions, Text: e.String()})
 	case consensus.Rejected:
-		n.metrics.Rejected(rt.verdict.reason(e))
+		rt.punish(rt.verdict.reason(e), e.From)
 		n.log.Info("rejected", "cid", e.CID, "peer", e.From, "reason", e.Reason)
 		n.emit(Event{Kind: "rejected", Record: e.CID.String(), Text: e.String()})
 	case consensus.Equivocation:
-		n.metrics.Rejected(RejectEquivocation)
+		rt.punish(RejectEquivocation, e.Peer)
 		n.log.Warn("equivocation", "peer", e.Peer, "base", e.Base, "first", e.First, "second", e.Second)
 		n.emit(Event{Kind: "equivocation", Base: e.Base.String(), Text: e.String()})
 	default:

@@ -9,6 +9,7 @@ import (
 	"github.com/coldnode/coldnode/consensus"
 	"github.com/coldnode/coldnode/consensus/fusion"
 	"github.com/coldnode/coldnode/p2p"
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -225,4 +226,20 @@ func checkReason(err error) string {
 		return RejectShape
 	}
 	return RejectMalformed
+}
+
+// misbehaviour are the reasons an honest peer never gives: the peer a
+// rejection names loses gossipsub score for them (p2p.Node.Penalize). Stale
+// but honest work (replay, unknown_base, wrong_round, conflict, and records
+// that became invalid) is counted without a penalty.
+var misbehaviour = []string{RejectMalformed, RejectOversize, RejectSignature, RejectWrongSwarm,
+	RejectNotAllowed, RejectShape, RejectDType, RejectNonFinite, RejectNorm, RejectForged, RejectEquivocation}
+
+// punish counts a rejection and, for misbehaviour, lowers the gossipsub
+// score of the peer it names (when known).
+func (rt *runtime) punish(reason string, p peer.ID) {
+	rt.n.metrics.Rejected(reason)
+	if p != "" && slices.Contains(misbehaviour, reason) {
+		rt.net.host.Penalize(p, 1)
+	}
 }

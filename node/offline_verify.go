@@ -70,6 +70,7 @@ func (v verifier) problem(format string, args ...any) {
 }
 
 func (v verifier) run(ctx context.Context, swarm string) error {
+	// The store keys blocks by multihash: c is a raw CID of that multihash.
 	st, err := v.bs.Verify(ctx, func(c cid.Cid, err error) { v.problem("block %s: %v", c, err) })
 	v.rep.Blocks, v.rep.Bytes = st.Blocks, st.Bytes
 	if err != nil {

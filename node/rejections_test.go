@@ -68,6 +68,30 @@ func TestRejectionsCountedAtMetricsEndpoint(t *testing.T) {
 	if got[RejectOther] != 0 {
 		t.Errorf("%v rejections counted as other", got[RejectOther])
 	}
+	checkScoredDown(t, n, a.node.ID())
+}
+
+// checkScoredDown waits for n's gossipsub score of p to fall below 0: the
+// misbehaviour it sent (here the x100 delta it signed, and the unsigned,
+// tampered and other-swarm contributions it announced) lowered it.
+func checkScoredDown(t *testing.T, n *Node, p peer.ID) {
+	t.Helper()
+	net, err := n.running()
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		s, ok := net.host.PeerScore(p)
+		if ok && s < 0 {
+			t.Logf("attacker's gossipsub score %.1f", s)
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("attacker's score %v (known %v) after 10s, want < 0", s, ok)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // startMetered runs a node with its API and real metrics until the test ends.
@@ -195,6 +219,7 @@ func hasContribution(ri RoundInfo, c cid.Cid) bool {
 type attacker struct {
 	n       *Node
 	node    *p2p.Node
+	self    *wire.KeySigner // the attacker's host identity
 	topic   *p2p.Topic
 	swarm   cid.Cid
 	genesis *wire.Genesis
@@ -219,7 +244,15 @@ func newAttackerIn(t *testing.T, n *Node, swarm cid.Cid, dir string) *attacker {
 	if err := net.joinRounds(swarm, nil); err != nil {
 		t.Fatal(err)
 	}
-	a := &attacker{n: n, node: h, topic: net.topic, swarm: swarm}
+	key, err := p2p.LoadOrCreateIdentity(filepath.Join(dir, "identity.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	self, err := wire.NewKeySigner(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &attacker{n: n, node: h, self: self, topic: net.topic, swarm: swarm}
 	gb, err := h.Blocks().GetBlock(ctx, swarm)
 	if err != nil {
 		t.Fatal(err)
@@ -320,7 +353,11 @@ func (a *attacker) contributionAttacks(t *testing.T, want map[string]float64) ci
 		{RejectMalformed, []byte("not a safetensors file")},
 	}
 	for _, b := range bad {
-		a.contribute(t, newSigner(t), a.importBytes(t, b.delta), 1, nil)
+		s := newSigner(t)
+		if b.reason == RejectNorm {
+			s = a.self // the one bad delta signed by the attacker's own host
+		}
+		a.contribute(t, s, a.importBytes(t, b.delta), 1, nil)
 		want[b.reason]++
 	}
 	delta := a.importBytes(t, honest)
@@ -653,14 +690,7 @@ func TestFinalityRejectionsCounted(t *testing.T) {
 	}
 	n := startMetered(t, dir, nil)
 	a := newAttackerIn(t, n, mustCID(sid), adir)
-	key, err := p2p.LoadOrCreateIdentity(filepath.Join(adir, "identity.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	allowed, err := wire.NewKeySigner(key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	allowed := a.self
 	rounds := waitRound(t, n, 2+int(opt.Params.Finality)) // round 2 is final
 	delta := a.importBytes(t, a.honestDelta(t))
 	a.contribute(t, allowed, delta, 1, nil) // round 1 is final: a replay

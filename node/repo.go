@@ -75,7 +75,7 @@ func lockRepo(dir string) (*os.File, error) {
 	name := filepath.Join(dir, lockFile)
 	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, DiskHint(fmt.Errorf("open lock %s: %w", name, err))
+		return nil, DiskHint(fmt.Errorf("lock repository: %w", err)) // err names the file
 	}
 	if err := flockWait(f, lockWait); err != nil {
 		pid, _ := os.ReadFile(name)

@@ -63,7 +63,7 @@ func (n *Node) Run(ctx context.Context) error {
 	defer cancel()
 	rt, err := n.start(ctx)
 	if err != nil {
-		return err
+		return DiskHint(err)
 	}
 	err = rt.loop(ctx)
 	cancel()

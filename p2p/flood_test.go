@@ -16,6 +16,7 @@ import (
 // The guard's token bucket: a burst, then one message per 1/rate seconds;
 // each throttled message costs FloodPenalty of application score, which
 // decays to 1% in scoreDecayTime; the node's own messages are exempt.
+// Penalize adds MisbehaviourPenalty per report, never for the node itself.
 func TestGuardBucketAndPenalty(t *testing.T) {
 	now := time.Unix(1000, 0)
 	g := newGuard(GossipConfig{FloodRate: 2, FloodBurst: 3}, "self", func() time.Time { return now })
@@ -52,6 +53,11 @@ func TestGuardBucketAndPenalty(t *testing.T) {
 	}
 	if off := newGuard(GossipConfig{}, "self", time.Now); !off.allow("x") || off.appScore("x") != 0 {
 		t.Fatal("rate 0 must not limit")
+	}
+	g.penalize("z", 2)
+	g.penalize("self", 5)
+	if s := g.appScore("z"); s != 2*MisbehaviourPenalty || g.appScore("self") != 0 {
+		t.Fatalf("after penalize(z, 2): score %v, want %v; self %v, want 0", s, 2*MisbehaviourPenalty, g.appScore("self"))
 	}
 }
 

@@ -29,6 +29,9 @@ import (
 // A flooding author loses FloodPenalty for every message over its rate
 // limit (GossipConfig.FloodRate, FloodBurst) as its application-specific
 // score: 50 such messages put it under GossipThreshold, 250 graylist it.
+// A peer the application reports (Penalize: a bad delta or block it signed)
+// loses MisbehaviourPenalty per report: 5 reports reach GossipThreshold, 25
+// the graylist.
 //
 // Counters decay to 1% in 10 minutes (half-life about 90 s), so a peer that
 // stops misbehaving recovers.
@@ -40,6 +43,7 @@ const (
 	OpportunisticGraftThreshold = 3
 	TopicScoreCap               = 50
 	FloodPenalty                = -10
+	MisbehaviourPenalty         = -100
 )
 
 // scoreDecayTime is how long the score counters take to decay to 1%;
@@ -132,11 +136,12 @@ type guard struct {
 	scores  map[peer.ID]float64
 }
 
-// bucket is one author's token bucket and its decaying flood penalty (the
-// number of throttled messages, decayed like pubsub's counters).
+// bucket is one author's token bucket and its decaying penalty: the
+// application-specific score it lost (throttled messages and reported
+// misbehaviour, <= 0), decayed like pubsub's counters.
 type bucket struct {
-	tokens, throttled float64
-	at                time.Time
+	tokens, penalty float64
+	at              time.Time
 }
 
 // minTracked is the author count below which idle buckets are kept.
@@ -148,7 +153,7 @@ func newGuard(g GossipConfig, self peer.ID, now func() time.Time) *guard {
 }
 
 // allow takes one token from author's bucket. Without one the message is
-// throttled: allow returns false and the author's penalty grows by one.
+// throttled: allow returns false and the author loses FloodPenalty.
 // The node's own messages are never throttled.
 func (g *guard) allow(author peer.ID) bool {
 	if g.rate == 0 || author == g.self {
@@ -161,8 +166,19 @@ func (g *guard) allow(author peer.ID) bool {
 		b.tokens--
 		return true
 	}
-	b.throttled++
+	b.penalty += FloodPenalty
 	return false
+}
+
+// penalize lowers p's application-specific score by n x MisbehaviourPenalty.
+func (g *guard) penalize(p peer.ID, n float64) {
+	if p == g.self || !(n > 0) {
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	b := g.bucket(p)
+	b.penalty += MisbehaviourPenalty * n
 }
 
 // bucket returns author's bucket brought up to now, creating a full one.
@@ -185,7 +201,7 @@ func (b *bucket) advance(now time.Time, rate, burst float64) {
 		return
 	}
 	b.tokens = math.Min(burst, b.tokens+rate*dt)
-	b.throttled *= math.Exp(math.Log(0.01) * dt / scoreDecayTime.Seconds())
+	b.penalty *= math.Exp(math.Log(0.01) * dt / scoreDecayTime.Seconds())
 	b.at = now
 }
 
@@ -198,15 +214,14 @@ func (g *guard) maybeSweep(now time.Time) {
 	}
 	for p, b := range g.authors {
 		b.advance(now, g.rate, g.burst)
-		if b.tokens >= g.burst && b.throttled < 0.01 {
+		if b.tokens >= g.burst && b.penalty > -0.01 {
 			delete(g.authors, p)
 		}
 	}
 	g.sweepAt = max(minTracked, 2*len(g.authors))
 }
 
-// appScore is pubsub's application-specific score of p: FloodPenalty per
-// throttled message, decayed.
+// appScore is pubsub's application-specific score of p: its penalty, decayed.
 func (g *guard) appScore(p peer.ID) float64 {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -215,7 +230,15 @@ func (g *guard) appScore(p peer.ID) float64 {
 		return 0
 	}
 	b.advance(g.now(), g.rate, g.burst)
-	return FloodPenalty * b.throttled
+	return b.penalty
+}
+
+// Penalize lowers p's gossipsub score by n x MisbehaviourPenalty, for
+// misbehaviour the application found outside the gossip validator (a bad
+// delta or block p signed). The penalty decays like the others; enough of
+// it graylists p.
+func (n *Node) Penalize(p peer.ID, count float64) {
+	n.guard.penalize(p, count)
 }
 
 // inspect keeps the latest scores pubsub computed.

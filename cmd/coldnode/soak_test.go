@@ -46,6 +46,7 @@ type soakSample struct {
 	Node            string
 	Goroutines, FDs int
 	RSS, Heap       int64 // bytes
+	GoHeld          int64 // bytes the Go runtime holds from the OS (sys - released)
 }
 
 // TestSoak runs eight coldnode processes on 127.0.0.1 for -soak.rounds
@@ -166,7 +167,8 @@ func sampleSwarm(t *testing.T, ps []*proc, r int) []soakSample {
 		pid := p.cmd.Process.Pid
 		out = append(out, soakSample{Round: r, Height: int(m["coldnode_consensus_head_height"]), Node: p.name,
 			Goroutines: int(m["go_goroutines"]), FDs: openFDs(t, pid), RSS: vmRSS(t, pid),
-			Heap: int64(m["go_memstats_heap_inuse_bytes"])})
+			Heap:   int64(m["go_memstats_heap_inuse_bytes"]),
+			GoHeld: int64(m["go_memstats_sys_bytes"] - m["go_memstats_heap_released_bytes"])})
 	}
 	return out
 }
@@ -273,18 +275,20 @@ func mib(b int64) float64 { return float64(b) / (1 << 20) }
 // over the nodes of each figure.
 func soakTable(samples []soakSample) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "| round | goroutines (min-max) | open FDs (min-max) | RSS MiB (min-max) | Go heap in use MiB (min-max) |\n|---|---|---|---|---|\n")
+	fmt.Fprintf(&b, "| round | goroutines (min-max) | open FDs (min-max) | RSS MiB (min-max) | Go heap in use MiB (min-max) | RSS outside Go MiB (min-max) |\n|---|---|---|---|---|---|\n")
 	for i := 0; i < len(samples); {
 		j := i
-		g, f, r, h := span{}, span{}, span{}, span{}
+		g, f, r, h, o := span{}, span{}, span{}, span{}, span{}
 		for ; j < len(samples) && samples[j].Round == samples[i].Round; j++ {
 			s := samples[j]
 			g.add(float64(s.Goroutines))
 			f.add(float64(s.FDs))
 			r.add(mib(s.RSS))
 			h.add(mib(s.Heap))
+			o.add(mib(s.RSS - s.GoHeld))
 		}
-		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s |\n", samples[i].Round, g.format("%.0f"), f.format("%.0f"), r.format("%.1f"), h.format("%.1f"))
+		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %s |\n", samples[i].Round, g.format("%.0f"), f.format("%.0f"),
+			r.format("%.1f"), h.format("%.1f"), o.format("%.1f"))
 		i = j
 	}
 	return b.String()
@@ -313,9 +317,9 @@ func (s span) format(verb string) string {
 func writeSoakCSV(t *testing.T, path string, samples []soakSample) {
 	t.Helper()
 	var b strings.Builder
-	b.WriteString("round,height,node,goroutines,fds,rss_bytes,heap_inuse_bytes\n")
+	b.WriteString("round,height,node,goroutines,fds,rss_bytes,heap_inuse_bytes,go_held_bytes\n")
 	for _, s := range samples {
-		fmt.Fprintf(&b, "%d,%d,%s,%d,%d,%d,%d\n", s.Round, s.Height, s.Node, s.Goroutines, s.FDs, s.RSS, s.Heap)
+		fmt.Fprintf(&b, "%d,%d,%s,%d,%d,%d,%d,%d\n", s.Round, s.Height, s.Node, s.Goroutines, s.FDs, s.RSS, s.Heap, s.GoHeld)
 	}
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
