@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -34,8 +35,11 @@ import (
 //	               the protocol without the fetcher's store
 //
 // Every iteration runs every path, so all see the same machine load; each
-// reports its aggregate MB/s (7 × 50 MiB or 50 MiB over its total time)
-// and the direct paths their ratios.
+// reports its aggregate MB/s (7 × 50 MiB or 50 MiB over its total time),
+// its MB per CPU-second of this process (both ends run here, so this is
+// the path's CPU cost and depends little on other load; background pebble
+// work started by an earlier path is charged to whichever path runs), and
+// the direct paths their ratios of wall time.
 //
 //	go test -run '^$' -bench Direct -benchtime 3x -count 3 ./p2p
 func BenchmarkDirect(b *testing.B) {
@@ -63,7 +67,8 @@ type directBench struct {
 	mem     swarm // fetchers with in-memory stores
 	data    []byte
 	tcp     net.Listener
-	times   []time.Duration
+	times   []time.Duration // wall time per path
+	cpu     []time.Duration // process CPU time per path
 	seed    uint64
 	wg      sync.WaitGroup // the TCP server
 }
@@ -71,7 +76,8 @@ type directBench struct {
 const benchProto = "/coldnode/bench-raw/1"
 
 func benchDirect(b *testing.B, nsrc, ndst int) {
-	d := &directBench{data: randomBytes(benchSize, 9), times: make([]time.Duration, len(paths)), seed: 1000}
+	d := &directBench{data: randomBytes(benchSize, 9), times: make([]time.Duration, len(paths)),
+		cpu: make([]time.Duration, len(paths)), seed: 1000}
 	d.shipped = d.newSwarm(b, nsrc, ndst, func() *Node { return newTestNode(b, nil) })
 	d.pebble = d.newSwarm(b, nsrc, ndst, func() *Node { return newTestNode(b, nil) })
 	d.mem = d.newSwarm(b, nsrc, ndst, func() *Node { return newTestNode(b, nil) })
@@ -200,17 +206,29 @@ func (d *directBench) run(b *testing.B, p int, f func(i int) error) {
 	k := d.shipped.k
 	errs := make([]error, k)
 	var wg sync.WaitGroup
-	t0 := time.Now()
+	c0, t0 := cpuTime(b), time.Now()
 	for i := range k {
 		wg.Go(func() { errs[i] = f(i) })
 	}
 	wg.Wait()
 	d.times[p] += time.Since(t0)
+	d.cpu[p] += cpuTime(b) - c0
 	for _, err := range errs {
 		if err != nil {
 			b.Fatalf("%s: %v", paths[p], err)
 		}
 	}
+}
+
+// cpuTime is the CPU time (user and system) the process has used so far.
+// Both ends run in this process, so a path's share of it is the CPU cost
+// of its transfers, whatever else loads the machine.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func dialTCP(addr string) error {
@@ -234,6 +252,7 @@ func (d *directBench) report(b *testing.B, k int) {
 	mb := float64(k) * benchSize * float64(b.N) / 1e6
 	for p, name := range paths {
 		b.ReportMetric(mb/d.times[p].Seconds(), name+"-MB/s")
+		b.ReportMetric(mb/d.cpu[p].Seconds(), name+"-MB/cpu-s")
 	}
 	ratio := func(base, p int) float64 { return d.times[base].Seconds() / d.times[p].Seconds() }
 	b.ReportMetric(ratio(0, 2), "direct/tcp")

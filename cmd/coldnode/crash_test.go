@@ -54,7 +54,8 @@ type crashRun struct {
 // lands the kill inside the phase), or at a random moment. After every kill
 // `coldnode repo verify` must find every block whole and the journals sound,
 // and every contribution the victim had announced and every delta it had
-// logged, in this life or an earlier one, must still be stored. At the end
+// logged, in this life or an earlier one, must still be stored (the
+// contributions also in the block journal a restart replays). At the end
 // the victim runs undisturbed and must reach the swarm's head, with the same
 // records as the others, and have a contribution counted.
 func TestCrashRecovery(t *testing.T) {
@@ -248,9 +249,13 @@ func (c *crashRun) check(i int) {
 	}
 	defer o.Close()
 	ctx := context.Background()
+	journal, _ := os.ReadFile(filepath.Join(c.victim.repo, "blocks.journal"))
 	for ct := range c.acked {
 		if obj, err := o.Show(ctx, ct); err != nil || obj.Kind != "contribution" {
 			t.Errorf("after kill %d: announced contribution %s: %v (kind %q)", i+1, ct, err, obj.Kind)
+		}
+		if !strings.Contains(string(journal), ct+"\n") { // a restart replays the journal
+			t.Errorf("after kill %d: announced contribution %s is not in the block journal", i+1, ct)
 		}
 	}
 	for d := range c.own {
