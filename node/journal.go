@@ -15,8 +15,10 @@ const journalFile = "blocks.journal"
 
 // journal lists, one CID a line, every consensus block the node persisted,
 // in order. A restart replays them into a fresh state machine. Each line is
-// appended and synced after its block is in the store, so a crash loses at
-// most the line being written, whose block the swarm re-announces anyway.
+// appended and synced after its block is durably in the store (the caller
+// syncs the store first), so a crash loses at most the line being written,
+// whose block the swarm re-announces anyway; opening the journal cuts such
+// a torn line, so the next line appended is not glued to it.
 type journal struct {
 	f    *os.File
 	seen map[cid.Cid]bool // already in the file

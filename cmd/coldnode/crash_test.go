@@ -157,6 +157,7 @@ func (c *crashRun) life(i int) {
 	}
 	v.start(t)
 	hit := c.kill(v, p, off)
+	v.log.Close() // each start opens the log again
 	c.hits[hit]++
 	t.Logf("kill %d: planned %q, hit %s", i+1, p.fault, hit)
 	c.collect(logSince(v, off))

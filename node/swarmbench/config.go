@@ -28,7 +28,8 @@ type Config struct {
 	Dir string
 	// Nodes is the number of node processes (the swarm's quorum).
 	Nodes int
-	// Rounds each node runs before it exits.
+	// Rounds to run: once every node holds a head of this round, the bench
+	// stops them all (SIGTERM).
 	Rounds int
 	// Model is a model config in JSON (see train/model.Config).
 	Model string

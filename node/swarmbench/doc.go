@@ -1,8 +1,8 @@
 // Package swarmbench measures whole rounds of a real swarm: it starts N
 // `coldnode start` OS processes on loopback (real libp2p hosts, gossipsub,
-// block transfer, training and fusion), lets them run a number of rounds,
-// and reads what happened from their logs, their exit rusage and their
-// repositories.
+// block transfer, training and fusion), lets them run until every node
+// holds a head of the last round, stops them, and reads what happened from
+// their logs, their exit rusage and their repositories.
 //
 // It owns: the bench's work directory (one repository and one log file per
 // process), the child processes (started, waited for, killed on timeout or
@@ -21,6 +21,8 @@
 //
 // Per process: peak RSS (wait4's ru_maxrss, the kernel's VmHWM at exit),
 // user+system CPU, and bytes fetched from peers (the "fetched" lines).
+// checks, build and fuse split the overhead when the nodes run with
+// --verbose (their debug "checked" and "fused" lines).
 // Agreement is checked from every repository's round index after the run.
 //
 // Usage:

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/coldnode/coldnode/node"
@@ -108,7 +109,7 @@ func (b *bench) startAll(ctx context.Context) error {
 func (b *bench) nodeArgs(i int) []string {
 	args := []string{"--dataset", b.cfg.Datasets[i%len(b.cfg.Datasets)],
 		"--listen", "/ip4/127.0.0.1/tcp/0", "--api", "127.0.0.1:0", "--no-mdns",
-		"--rounds", strconv.Itoa(b.cfg.Rounds), "--seed", strconv.Itoa(i + 1), "--gc-every", "0"}
+		"--seed", strconv.Itoa(i + 1), "--gc-every", "0"}
 	if b.cfg.Limit > 0 {
 		args = append(args, "--limit", strconv.Itoa(b.cfg.Limit))
 	}
@@ -147,18 +148,36 @@ func (b *bench) address(ctx context.Context, p *proc) (string, error) {
 	return "", fmt.Errorf("node %s has no loopback TCP address in %v", p.name, id.Addrs)
 }
 
-// waitAll waits until every node has exited; the first failure kills the
-// rest.
+// waitAll waits until every node has adopted a head of round Rounds, then
+// stops them all with SIGTERM and waits for them. Nodes are not started
+// with --rounds: one that stopped as soon as it had the last round could
+// leave a slower peer unable to fetch the deltas it needs to verify it.
 func (b *bench) waitAll(ctx context.Context) error {
+	w := newWatch(b.procs, b.cfg.Rounds)
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for !w.all() {
+		select {
+		case e := <-b.exited:
+			return fmt.Errorf("node %s exited before round %d: %v\n%s", e.p.name, b.cfg.Rounds, e.p.err, e.p.tail())
+		case <-ctx.Done():
+			return fmt.Errorf("swarmbench: round %d not reached by every node after %v: %w", b.cfg.Rounds, b.cfg.Timeout, ctx.Err())
+		case <-tick.C:
+			w.scan()
+		}
+	}
+	fmt.Fprintf(b.log, "every node holds round %d; stopping them\n", b.cfg.Rounds)
+	for _, p := range b.procs {
+		p.cmd.Process.Signal(syscall.SIGTERM)
+	}
 	for range b.procs {
 		select {
 		case e := <-b.exited:
 			if e.p.err != nil {
-				return fmt.Errorf("node %s exited: %w\n%s", e.p.name, e.p.err, e.p.tail())
+				return fmt.Errorf("node %s after SIGTERM: %w\n%s", e.p.name, e.p.err, e.p.tail())
 			}
-			fmt.Fprintf(b.log, "node %s done\n", e.p.name)
 		case <-ctx.Done():
-			return fmt.Errorf("swarmbench: nodes still running after %v: %w", b.cfg.Timeout, ctx.Err())
+			return fmt.Errorf("swarmbench: nodes still running after SIGTERM: %w", ctx.Err())
 		}
 	}
 	return nil
