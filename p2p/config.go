@@ -39,6 +39,11 @@ type Config struct {
 	ReconnectEvery time.Duration
 	// DialTimeout bounds one dial attempt.
 	DialTimeout time.Duration
+	// WantPeers is the connection count peer exchange (PEXProtocol) works
+	// towards: every ExchangeEvery, a node with fewer connections asks its
+	// neighbours for theirs and dials them. 0 turns the exchange off.
+	WantPeers     int
+	ExchangeEvery time.Duration
 	// Gossip tunes the topics.
 	Gossip GossipConfig
 }
@@ -81,6 +86,7 @@ func DefaultConfig() Config {
 		Limits: Limits{Conns: 256, ConnsInbound: 128, Streams: 2048, StreamsPerPeer: 256,
 			Memory: 512 << 20, FD: 512},
 		LowPeers: 4, ReconnectEvery: 30 * time.Second, DialTimeout: 10 * time.Second,
+		WantPeers: 32, ExchangeEvery: 5 * time.Second,
 		Gossip: GossipConfig{MaxAge: 10 * time.Minute, MaxSkew: time.Minute, Buffer: 1024,
 			PublishWait: 10 * time.Second, FloodRate: 10, FloodBurst: 100},
 	}
@@ -115,6 +121,9 @@ func (c *Config) validateNumbers() error {
 		return fmt.Errorf("p2p config: every resource limit must be positive: %+v", l)
 	case c.ReconnectEvery <= 0 || c.DialTimeout <= 0:
 		return errors.New("p2p config: ReconnectEvery and DialTimeout must be positive")
+	case c.WantPeers < 0 || (c.WantPeers > 0 && c.ExchangeEvery <= 0):
+		return fmt.Errorf("p2p config: peer exchange towards %d peers every %v: want WantPeers >= 0 and, when on, a positive interval",
+			c.WantPeers, c.ExchangeEvery)
 	case c.Gossip.MaxAge <= 0 || c.Gossip.MaxSkew < 0 || c.Gossip.Buffer <= 0 || c.Gossip.PublishWait <= 0:
 		return fmt.Errorf("p2p config: invalid gossip settings %+v", c.Gossip)
 	case !(c.Gossip.FloodRate >= 0) || math.IsInf(c.Gossip.FloodRate, 0) || c.Gossip.FloodBurst < 0 ||

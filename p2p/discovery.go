@@ -46,6 +46,10 @@ func (d *discovery) start(context.Context) error {
 	}
 	d.n.goFunc(d.maintainLoop)
 	d.n.goFunc(d.mdnsLoop)
+	if d.n.cfg.WantPeers > 0 {
+		d.n.host.SetStreamHandler(PEXProtocol, d.n.servePEX)
+		d.n.goFunc(d.pexLoop)
+	}
 	return nil
 }
 
