@@ -66,24 +66,43 @@ func (rt *runtime) onHead(ctx context.Context, e consensus.HeadChanged) error {
 	return nil
 }
 
-// indexChain writes the round files from the head back to where the index
-// already agrees (a fork switch rewrites the rounds that changed).
+// indexChain writes the round files that differ from the head's chain (a
+// fork switch rewrites the rounds that changed). It finds them from the
+// head back to the first round the persisted head counts and the index
+// agrees on (files above the persisted head may be left from a fork given
+// up, so they are not trusted), then writes them oldest first. Before
+// rewriting rounds the persisted head counts, it moves that head back to
+// the fork point. So the rounds up to the persisted head are always one
+// chain, for readers and after a crash in the middle of a rewrite.
 func (rt *runtime) indexChain(ctx context.Context, head cid.Cid) error {
 	x := rt.n.repo.Index()
+	st, err := x.State()
+	if err != nil {
+		return err
+	}
+	var changed []RoundInfo
 	for c := head; !c.Equals(rt.sm.Swarm()); {
 		ri, parent, err := rt.roundInfo(ctx, c)
 		if err != nil {
 			return err
 		}
 		var old RoundInfo
-		if readJSON(x.roundPath(ri.Round), &old) == nil && old.Record == ri.Record {
-			return nil
+		if ri.Round <= st.Height && readJSON(x.roundPath(ri.Round), &old) == nil && old.Record == ri.Record {
+			break
 		}
-		if err := x.SaveRound(ri); err != nil {
+		changed = append(changed, ri)
+		c = parent
+	}
+	if len(changed) > 0 {
+		if err := x.rewindTo(st, changed[len(changed)-1]); err != nil {
 			return err
 		}
-		rt.countContributions(ri)
-		c = parent
+	}
+	for i := len(changed) - 1; i >= 0; i-- {
+		if err := x.SaveRound(changed[i]); err != nil {
+			return err
+		}
+		rt.countContributions(changed[i])
 	}
 	return nil
 }

@@ -113,3 +113,17 @@ func (x *Index) SaveState(st State) error {
 	}
 	return nil
 }
+
+// rewindTo moves the persisted head st back to the parent of low, the
+// oldest round about to be rewritten, when st counts that round; see
+// runtime.indexChain.
+func (x *Index) rewindTo(st State, low RoundInfo) error {
+	if st.Height < low.Round {
+		return nil
+	}
+	back := State{Head: low.Parent, Height: low.Round - 1, Base: low.Base, Finality: st.Finality}
+	if back.Height == 0 {
+		back.Head = ""
+	}
+	return x.SaveState(back)
+}

@@ -49,7 +49,7 @@ func VerifyRepo(ctx context.Context, path string) (VerifyReport, error) {
 	if err != nil {
 		return rep, err
 	}
-	v := verifier{repo: o.repo, bs: bs, rep: &rep}
+	v := verifier{repo: o.repo, bs: bs, rep: &rep, swarm: o.cfg.Swarm}
 	if err := v.run(ctx, o.cfg.Swarm); err != nil {
 		return rep, err
 	}
@@ -60,9 +60,10 @@ func VerifyRepo(ctx context.Context, path string) (VerifyReport, error) {
 }
 
 type verifier struct {
-	repo *Repo
-	bs   *p2p.Blocks
-	rep  *VerifyReport
+	repo  *Repo
+	bs    *p2p.Blocks
+	rep   *VerifyReport
+	swarm string // the genesis CID: round 1's parent
 }
 
 func (v verifier) problem(format string, args ...any) {
@@ -175,11 +176,17 @@ func (v verifier) index(ctx context.Context) {
 	if int64(len(rounds)) != st.Height {
 		v.problem("round index has %d rounds, state.json says the head is round %d", len(rounds), st.Height)
 	}
+	parent := v.swarm
 	for i, ri := range rounds {
 		v.rep.Rounds++
 		if ri.Round != int64(i+1) {
 			v.problem("round index: file %d holds round %d", i+1, ri.Round)
 		}
+		if ri.Parent != parent {
+			v.problem("round index: round %d (record %s) has parent %s, but round %d is %s: the index mixes two forks",
+				ri.Round, ri.Record, ri.Parent, ri.Round-1, parent)
+		}
+		parent = ri.Record
 		v.round(ctx, ri)
 	}
 	if st.Height > 0 && len(rounds) > 0 && rounds[len(rounds)-1].Record != st.Head {

@@ -15,8 +15,8 @@ import (
 
 // TestVerifyRepo runs a one-node swarm for two rounds and checks that
 // VerifyRepo passes the repository, reports a torn journal tail as harmless
-// (and cutTornTail cuts it), and finds a malformed journal line and a block
-// whose bytes no longer match its CID.
+// (and cutTornTail cuts it), and finds a malformed journal line, a round
+// index mixing two forks, and a block whose bytes no longer match its CID.
 func TestVerifyRepo(t *testing.T) {
 	dir := t.TempDir()
 	opt := DefaultInitOptions()
@@ -48,6 +48,17 @@ func TestVerifyRepo(t *testing.T) {
 	wantDamaged(t, dir, journalFile+" line")
 	b, _ := os.ReadFile(journal)
 	os.WriteFile(journal, []byte(strings.TrimSuffix(string(b), "not a cid\n")), 0o600)
+
+	x := (&Repo{Path: dir}).Index()
+	r2, err := x.Round(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := r2
+	r2.Parent = r2.Record // not round 1's record: a round of another fork
+	x.SaveRound(r2)
+	wantDamaged(t, dir, "mixes two forks")
+	x.SaveRound(good)
 
 	rec, _ := cid.Decode(readRounds(t, dir)[0].Record)
 	corruptBlock(t, dir, rec)

@@ -44,6 +44,9 @@ type Config struct {
 	// neighbours for theirs and dials them. 0 turns the exchange off.
 	WantPeers     int
 	ExchangeEvery time.Duration
+	// PeerStall is how long a direct fetch waits for the next block from one
+	// peer before it moves on to the next holder (0: no limit).
+	PeerStall time.Duration
 	// Gossip tunes the topics.
 	Gossip GossipConfig
 }
@@ -86,7 +89,7 @@ func DefaultConfig() Config {
 		Limits: Limits{Conns: 256, ConnsInbound: 128, Streams: 2048, StreamsPerPeer: 256,
 			Memory: 512 << 20, FD: 512},
 		LowPeers: 4, ReconnectEvery: 30 * time.Second, DialTimeout: 10 * time.Second,
-		WantPeers: 32, ExchangeEvery: 5 * time.Second,
+		WantPeers: 32, ExchangeEvery: 5 * time.Second, PeerStall: 5 * time.Second,
 		Gossip: GossipConfig{MaxAge: 10 * time.Minute, MaxSkew: time.Minute, Buffer: 1024,
 			PublishWait: 10 * time.Second, FloodRate: 10, FloodBurst: 100},
 	}

@@ -264,3 +264,25 @@ func TestFetchDirectStoredBlocks(t *testing.T) {
 	}
 	assertNotStored(t, f.dst, f.root)
 }
+
+// A holder that answers the first block and then goes quiet is given up
+// after PeerStall, and the fetch completes from the next holder.
+func TestFetchFromMovesOnFromAStalledPeer(t *testing.T) {
+	f := newDAGFixture(t)
+	quiet := newTestNode(t, nil)
+	order := dagBlocks(t, f.src.Blocks(), f.root)
+	evilServer(t, quiet, order[:1], true)
+	connectAll(t, quiet, f.dst)
+	f.dst.cfg.PeerStall = 300 * time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := f.dst.FetchFrom(ctx, []peer.ID{quiet.ID(), f.src.ID()}, f.root, 1<<30, nil); err != nil {
+		t.Fatalf("fetch with a stalled first holder: %v", err)
+	}
+	if ctx.Err() != nil {
+		t.Fatal("the fetch only ended with the test's deadline")
+	}
+	if got := f.exported(t); !bytes.Equal(got, f.data) {
+		t.Fatalf("exported %d bytes, want the %d imported", len(got), len(f.data))
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -15,11 +16,13 @@ import (
 // sends a bad block (ErrBadBlock, ErrNotInDAG) is logged and skipped; the
 // blocks it sent before that were verified and are kept. The size cap, an
 // ended ctx or a closed store stop the fetch at once: bitswap would fail
-// the same way.
+// the same way. A peer that sends nothing for PeerStall (a peer that is
+// gone, or across a partition, before its connection is declared dead) is
+// given up for the next one.
 func (n *Node) FetchFrom(ctx context.Context, from []peer.ID, root cid.Cid, maxBytes int64, progress Progress) (int64, error) {
 	var errs []error
 	for _, p := range from {
-		done, err := n.FetchDirect(ctx, p, root, maxBytes, progress)
+		done, err := n.fetchWatched(ctx, p, root, maxBytes, progress)
 		if err == nil {
 			return done, nil
 		}
@@ -40,4 +43,27 @@ func (n *Node) FetchFrom(ctx context.Context, from []peer.ID, root cid.Cid, maxB
 // final reports whether a direct fetch error must not fall back.
 func final(ctx context.Context, err error) bool {
 	return ctx.Err() != nil || errors.Is(err, ErrTooLarge) || errors.Is(err, ErrClosed)
+}
+
+// errPeerStalled ends a direct fetch from a peer that went quiet.
+var errPeerStalled = errors.New("peer sent nothing for the stall time")
+
+// fetchWatched is FetchDirect from p, cancelled with errPeerStalled when p
+// sends no block for PeerStall.
+func (n *Node) fetchWatched(ctx context.Context, p peer.ID, root cid.Cid, maxBytes int64, progress Progress) (int64, error) {
+	stall := n.cfg.PeerStall
+	if stall <= 0 {
+		return n.FetchDirect(ctx, p, root, maxBytes, progress)
+	}
+	pctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	t := time.AfterFunc(stall, func() { cancel(errPeerStalled) })
+	defer t.Stop()
+	watched := func(done, total int64) {
+		t.Reset(stall)
+		if progress != nil {
+			progress(done, total)
+		}
+	}
+	return n.FetchDirect(pctx, p, root, maxBytes, watched)
 }
