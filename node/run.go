@@ -211,11 +211,11 @@ func (rt *runtime) loop(ctx context.Context) error {
 		if err := rt.handleReady(ctx); err != nil {
 			return err
 		}
+		rt.maybeGC(ctx) // before training starts on a new head: GC needs a quiet moment
 		rt.maybeTrain()
 		if rt.finished() {
 			return nil
 		}
-		rt.maybeGC(ctx)
 		select {
 		case <-ctx.Done():
 			return nil

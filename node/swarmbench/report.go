@@ -301,14 +301,14 @@ func Compare(w io.Writer, base *Report, reps []*Report) {
 			fetched += p.FetchBytes
 		}
 		perRound := float64(fetched) / float64(max(1, len(r.Procs)*len(r.Rounds))) / 1e6
-		baseTrain := m.Train
+		overBase := "-" // no baseline in this command
 		if base != nil {
-			baseTrain = base.steady().Train
+			overBase = fmt.Sprintf("%.2f", (m.Period - base.steady().Train).Seconds())
 		}
 		s := r.Summary()
-		fmt.Fprintf(w, "%5d  %7.2f  %10.2f  %8.2f  %7.2f  %6.2f  %8.2f  %19.2f  %10.1f  %8.2f  %5.1f  %21.1f  %v\n",
+		fmt.Fprintf(w, "%5d  %7.2f  %10.2f  %8.2f  %7.2f  %6.2f  %8.2f  %19s  %10.1f  %8.2f  %5.1f  %21.1f  %v\n",
 			r.Nodes, m.Train.Seconds(), m.Overhead.Seconds(), m.Checks.Seconds(), m.Build.Seconds(), m.Fuse.Seconds(), m.Period.Seconds(),
-			(m.Period - baseTrain).Seconds(), float64(s.RSSMax)/1e6, ratio(s.RSSMax, r.BodyBytes),
+			overBase, float64(s.RSSMax)/1e6, ratio(s.RSSMax, r.BodyBytes),
 			s.CPU.Seconds(), perRound, r.Agreed)
 	}
 }
