@@ -57,8 +57,9 @@ type Config struct {
 	// GCEvery collects garbage every this many rounds of the head (0:
 	// never): the keep policy's pins are set and every other block removed.
 	GCEvery int
-	// BuildSpread bounds the random extra wait before this node builds a
-	// record once a round may close (so usually one peer builds; see
+	// BuildSpread is the step of the ranked build backoff: once a round may
+	// close, the round's first-ranked peer builds at once and each later
+	// rank one step later, so usually one peer builds (see
 	// consensus.Config).
 	BuildSpread time.Duration
 	// DeltaEncoding is how the node writes its deltas (deltaenc.Parse:
