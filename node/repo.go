@@ -160,6 +160,15 @@ func (r *Repo) SaveConfig(c RepoConfig) error {
 	return DiskHint(writeJSON(r.File(configFile), c))
 }
 
+// localFailure reports whether err is the local file system failing (full,
+// read-only, or an I/O error) rather than anything about the data: work
+// that fails so must be retried, never taken as a verdict on a peer's
+// record or delta.
+func localFailure(err error) bool {
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) ||
+		errors.Is(err, syscall.EROFS) || errors.Is(err, syscall.EIO)
+}
+
 // DiskHint adds what to do to an error caused by a full or read-only file
 // system (ENOSPC, EDQUOT, EROFS); other errors are returned as they are.
 // Every repository file is replaced atomically or appended to a journal

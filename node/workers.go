@@ -135,7 +135,8 @@ func (rt *runtime) startCheck(ctx context.Context, ck consensus.Check) {
 		if err := rt.checkSent(ctx, b, ck.NormBound); err != nil {
 			return consensus.Checked{Contribution: ck.Contribution, Err: err}
 		}
-		return consensus.Checked{Contribution: ck.Contribution, Err: rt.matchGenesis(ctx, ck.Delta, b)}
+		err = rt.matchGenesis(ctx, ck.Delta, b)
+		return consensus.Checked{Contribution: ck.Contribution, Unavailable: localFailure(err), Err: err}
 	})
 }
 
@@ -206,6 +207,11 @@ func (rt *runtime) startFuse(ctx context.Context, job consensus.FuseJob) {
 		}
 		start := time.Now()
 		done, err := runFusion(ctx, rt.store, fj, rt.genesis.Params.MaxDelta)
+		if localFailure(err) {
+			// Not a verdict on the record: the machine asks again later.
+			rt.n.log.Error("fusion could not store its result", "round", job.Round, "err", DiskHint(err))
+			return nil
+		}
 		if err != nil {
 			rt.n.log.Warn("fusion failed", "round", job.Round, "err", err)
 			return consensus.Fused{Key: job.Key, Err: err}

@@ -89,6 +89,11 @@ func (b *Blocks) Sync(ctx context.Context) error {
 	if err := b.store.Sync(ctx, ds.NewKey("/")); err != nil {
 		return fmt.Errorf("p2p sync: %w", err)
 	}
+	if b.blobs != nil {
+		if err := b.blobs.sync(); err != nil {
+			return fmt.Errorf("p2p sync: %w", err)
+		}
+	}
 	return nil
 }
 

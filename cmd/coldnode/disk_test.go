@@ -102,13 +102,14 @@ func startDiskSwarm(t *testing.T, dir, frepo string) diskSwarm {
 // waitExit waits for p to exit on its own and returns its log since off.
 func waitExit(t *testing.T, p *proc, limit time.Duration, off int64) string {
 	t.Helper()
+	start := time.Now()
 	select {
 	case err := <-p.done:
 		p.done <- err
 		if err == nil {
 			t.Fatalf("node %s exited with status 0 on a failing disk\n%s", p.name, p.tail())
 		}
-		t.Logf("node %s exited: %v", p.name, err)
+		t.Logf("node %s exited after %v: %v", p.name, time.Since(start).Round(time.Second), err)
 	case <-time.After(limit):
 		t.Fatalf("node %s still runs %v after its disk failed\n%s", p.name, limit, p.tail())
 	}
@@ -164,6 +165,7 @@ func TestDiskFull(t *testing.T) {
 	fill(t, filler)
 	at := len(rounds(t, s.a.repo))
 	log := waitExit(t, s.f, 3*time.Minute, off)
+	t.Logf("DEBUG %s", log[max(0, len(log)-6000):])
 	checkDiskError(t, "full disk", fatalLine(log), "no space left on device", s.f.repo)
 
 	off = logSize(s.f)

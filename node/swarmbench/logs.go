@@ -2,6 +2,7 @@ package swarmbench
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"strconv"
@@ -16,13 +17,20 @@ type line struct {
 	Attr map[string]string
 }
 
-// parseLog reads a node's log; lines that are not logfmt records with a
-// time and a message (the per-round stdout lines) are skipped.
+// kept are the messages the report reads; a verbose log is mostly
+// libp2p debug lines, which are skipped before they are split.
+var kept = []string{"proposed", "built record", "head", "training", "trained", "fused", "checked", "fetched"}
+
+// parseLog reads a node's log records with the kept messages; other lines
+// (other messages, the per-round stdout lines) are skipped.
 func parseLog(r io.Reader) ([]line, error) {
 	var out []line
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
+		if !keep(sc.Bytes()) {
+			continue
+		}
 		kv := splitLogfmt(sc.Text())
 		t, err := time.Parse(time.RFC3339Nano, kv["time"])
 		if err != nil || kv["msg"] == "" {
@@ -86,4 +94,15 @@ func (l line) seconds(key string) time.Duration {
 		return 0
 	}
 	return time.Duration(v * float64(time.Second))
+}
+
+// keep reports whether a log line carries one of the kept messages.
+func keep(b []byte) bool {
+	b = append(b[:len(b):len(b)], ' ') // a message without attributes ends the line
+	for _, m := range kept {
+		if bytes.Contains(b, []byte(" msg="+m+" ")) || bytes.Contains(b, []byte(` msg="`+m+`" `)) {
+			return true
+		}
+	}
+	return false
 }

@@ -95,8 +95,9 @@ func cli(ctx context.Context, bin string, args ...string) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
-// waitFile polls until path exists and is not empty.
-func waitFile(ctx context.Context, path string) error {
+// waitFile polls until path exists and is not empty, failing early when
+// the process writing it has exited.
+func waitFile(ctx context.Context, path string, exited <-chan struct{}) error {
 	for {
 		if b, err := os.ReadFile(path); err == nil && len(bytes.TrimSpace(b)) > 0 {
 			return nil
@@ -104,6 +105,8 @@ func waitFile(ctx context.Context, path string) error {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("waiting for %s: %w", filepath.Base(path), ctx.Err())
+		case <-exited:
+			return fmt.Errorf("exited before writing %s", filepath.Base(path))
 		case <-time.After(100 * time.Millisecond):
 		}
 	}

@@ -129,7 +129,7 @@ func (b *bench) nodeArgs(i int) []string {
 func (b *bench) address(ctx context.Context, p *proc) (string, error) {
 	wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	if err := waitFile(wctx, filepath.Join(p.repo, "api")); err != nil {
+	if err := waitFile(wctx, filepath.Join(p.repo, "api"), p.done); err != nil {
 		return "", fmt.Errorf("node %s did not start: %w\n%s", p.name, err, p.tail())
 	}
 	out, err := cli(ctx, b.cfg.Bin, "id", "--repo", p.repo, "--json")
