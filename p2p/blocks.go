@@ -43,6 +43,7 @@ type Blocks struct {
 	bs       blockstore.Blockstore
 	blobs    *blobStore       // large raw blocks as files; nil: all in store
 	bswap    *bitswap.Bitswap // nil when offline
+	guard    *guardedStore    // the store bitswap sees; shut by Close
 	bserv    blockservice.BlockService
 	dag      ipld.DAGService
 	pins     ds.Datastore
@@ -110,7 +111,8 @@ func newBlocksWith(ctx context.Context, store ds.Batching, blobs *blobStore, h h
 	var ex exchange.Interface
 	if h != nil {
 		ctx, b.cancel = context.WithCancel(ctx)
-		b.bswap = bitswap.New(ctx, bsnet.NewFromIpfsHost(h), finder, b.bs)
+		b.guard = &guardedStore{Blockstore: b.bs}
+		b.bswap = bitswap.New(ctx, bsnet.NewFromIpfsHost(h), finder, b.guard)
 		ex = b.bswap
 	}
 	b.bserv = blockservice.New(b.bs, ex)
@@ -134,6 +136,9 @@ func (b *Blocks) Close() error {
 		return nil
 	}
 	b.closed = true
+	if b.guard != nil {
+		b.guard.shut()
+	}
 	if b.blobs != nil {
 		errs = append(errs, b.blobs.sync())
 	}
