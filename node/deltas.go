@@ -1,7 +1,6 @@
 package node
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -39,11 +38,11 @@ func (rt *runtime) checkSent(ctx context.Context, b []byte, bound float64) error
 	if err != nil {
 		return fmt.Errorf("genesis weights: %w", err)
 	}
-	plain, err := decodeSent(ref, b)
+	dense, err := decodeSent(ref, b)
 	if err != nil {
 		return err
 	}
-	return checkDelta(plain, bound)
+	return checkTensors(dense.Tensors, bound)
 }
 
 // encodedHeader reports whether b is a safetensors file whose metadata
@@ -53,27 +52,19 @@ func encodedHeader(b []byte) bool {
 	return err == nil && deltaenc.Encoded(r)
 }
 
-// decodeSent returns the canonical float32 delta an encoded delta decodes
-// to on ref's layout.
-func decodeSent(ref *checkpoint.Reader, b []byte) ([]byte, error) {
+// decodeSent returns the float32 delta an encoded delta decodes to on
+// ref's layout; the encoded file inside any zstd frame must be canonical.
+func decodeSent(ref *checkpoint.Reader, b []byte) (*checkpoint.File, error) {
 	inner, err := deltaenc.Unwrap(b, deltaenc.Limit(ref))
 	if err != nil {
 		return nil, err
 	}
-	f, err := checkpoint.Decode(inner)
-	if err != nil {
-		return nil, err
-	}
-	if canon, err := checkpoint.Encode(f); err != nil || !bytes.Equal(canon, inner) {
+	r, err := openCanonical(inner)
+	if errors.Is(err, errNotCanonical) {
 		return nil, errors.New("encoded delta is not a canonical safetensors file")
 	}
-	r, err := checkpoint.OpenBytes(inner)
 	if err != nil {
 		return nil, err
 	}
-	dense, err := deltaenc.DecodeFile(r, ref)
-	if err != nil {
-		return nil, err
-	}
-	return checkpoint.Encode(dense)
+	return deltaenc.DecodeFile(r, ref)
 }

@@ -35,11 +35,11 @@ func goodDelta() *checkpoint.File {
 // checkEncoded is the node's check of delta bytes b against ref, as
 // startCheck runs it (checkSent without the store).
 func checkEncoded(ref *checkpoint.Reader, b []byte, bound float64) error {
-	plain, err := decodeSent(ref, b)
+	dense, err := decodeSent(ref, b)
 	if err != nil {
 		return err
 	}
-	if err := checkDelta(plain, bound); err != nil {
+	if err := checkTensors(dense.Tensors, bound); err != nil {
 		return err
 	}
 	return matchBase(ref, cid.Undef, b)

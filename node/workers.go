@@ -1,12 +1,10 @@
 package node
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"math"
 	"time"
 
 	"github.com/coldnode/coldnode/consensus"
@@ -124,6 +122,10 @@ func (rt *runtime) startCheck(ctx context.Context, ck consensus.Check) {
 	rt.spawn(ctx, key, func(ctx context.Context) consensus.Message {
 		defer rt.timed("checked", "contribution", ck.Contribution)()
 		b, err := rt.store.withStall(2*rt.n.cfg.RetryEvery).ReadFile(withHolder(ctx, ck.Peer), ck.Delta, ck.MaxBytes)
+		if localFailure(err) {
+			rt.fail(err) // not a verdict on the delta
+			return nil
+		}
 		if err != nil {
 			unavailable := !errors.Is(err, p2p.ErrTooLarge)
 			return consensus.Checked{Contribution: ck.Contribution, Unavailable: unavailable, Err: err}
@@ -136,7 +138,11 @@ func (rt *runtime) startCheck(ctx context.Context, ck consensus.Check) {
 			return consensus.Checked{Contribution: ck.Contribution, Err: err}
 		}
 		err = rt.matchGenesis(ctx, ck.Delta, b)
-		return consensus.Checked{Contribution: ck.Contribution, Unavailable: localFailure(err), Err: err}
+		if localFailure(err) {
+			rt.fail(err)
+			return nil
+		}
+		return consensus.Checked{Contribution: ck.Contribution, Err: err}
 	})
 }
 
@@ -161,38 +167,6 @@ func matchBase(ref *checkpoint.Reader, delta cid.Cid, b []byte) error {
 	return fusion.Check(ref, fusion.Input{ID: delta.String(), Examples: 1, Delta: r})
 }
 
-// checkDelta requires canonical safetensors bytes with finite values and,
-// when bound > 0, a body L2 norm of at most bound.
-func checkDelta(b []byte, bound float64) error {
-	f, err := checkpoint.Decode(b)
-	if err != nil {
-		return err
-	}
-	if canon, err := checkpoint.Encode(f); err != nil || !bytes.Equal(canon, b) {
-		return errors.New("delta is not a canonical safetensors file")
-	}
-	var sum float64
-	for _, t := range f.Tensors {
-		if err := t.CheckFinite(); err != nil {
-			return err
-		}
-		if checkpoint.IsHead(t.Name) {
-			continue
-		}
-		v, err := t.F32()
-		if err != nil {
-			return err
-		}
-		for _, x := range v {
-			sum += float64(x) * float64(x)
-		}
-	}
-	if norm := math.Sqrt(sum); bound > 0 && norm > bound {
-		return fmt.Errorf("delta norm %.4g exceeds the swarm's bound %.4g", norm, bound)
-	}
-	return nil
-}
-
 // startFuse runs a fusion job, unless this node already computed it.
 func (rt *runtime) startFuse(ctx context.Context, job consensus.FuseJob) {
 	key := "fuse " + job.Key
@@ -208,8 +182,7 @@ func (rt *runtime) startFuse(ctx context.Context, job consensus.FuseJob) {
 		start := time.Now()
 		done, err := runFusion(ctx, rt.store, fj, rt.genesis.Params.MaxDelta)
 		if localFailure(err) {
-			// Not a verdict on the record: the machine asks again later.
-			rt.n.log.Error("fusion could not store its result", "round", job.Round, "err", DiskHint(err))
+			rt.fail(err) // not a verdict on the record
 			return nil
 		}
 		if err != nil {
