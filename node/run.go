@@ -32,7 +32,6 @@ type runtime struct {
 	jobs    chan trainJob
 	trained chan trainDone
 	publish chan []byte
-	failed  chan error // a worker's local disk failure: the loop stops with it
 	checks  slots // delta checks running (bounds their memory)
 	gref    genesisRef
 
@@ -96,7 +95,7 @@ func (n *Node) start(ctx context.Context) (*runtime, error) {
 	}
 	rt := &runtime{n: n, net: net, inflight: map[string]bool{}, tried: map[cid.Cid]bool{},
 		results: make(chan workDone, 64), jobs: make(chan trainJob, 1), trained: make(chan trainDone, 1),
-		publish: make(chan []byte, 256), checks: checkSlots(), failed: make(chan error, 1)}
+		publish: make(chan []byte, 256), checks: checkSlots()}
 	rt.pubCtx, rt.pubStop = context.WithCancel(context.Background())
 	rt.store = store{blocks: net.blocks, host: net.host, metrics: n.metrics, timeout: n.cfg.FetchTimeout, progress: n.progress, log: n.log}
 	if err := rt.init(ctx, swarm, key, gb); err != nil {
@@ -234,12 +233,7 @@ func (rt *runtime) loop(ctx context.Context) error {
 				return err
 			}
 			rt.step(w.msg)
-		case err := <-rt.failed:
-			return err
 		case d := <-rt.trained:
-			if localFailure(d.Err) {
-				return d.Err
-			}
 			rt.onTrained(ctx, d)
 		}
 	}
@@ -362,16 +356,5 @@ func (rt *runtime) closeFiles() {
 func (rt *runtime) closeNetwork() {
 	if err := rt.net.close(); err != nil {
 		rt.n.log.Warn("close network", "err", err)
-	}
-}
-
-// fail hands a worker's local disk failure (see localFailure) to the loop,
-// which stops the node with it: a node that cannot store what it computes
-// or fetches cannot take part, and must not take the failure for a verdict
-// on a peer's data.
-func (rt *runtime) fail(err error) {
-	select {
-	case rt.failed <- err:
-	default: // the loop is already stopping with an earlier one
 	}
 }

@@ -123,8 +123,8 @@ func (rt *runtime) startCheck(ctx context.Context, ck consensus.Check) {
 		defer rt.timed("checked", "contribution", ck.Contribution)()
 		b, err := rt.store.withStall(2*rt.n.cfg.RetryEvery).ReadFile(withHolder(ctx, ck.Peer), ck.Delta, ck.MaxBytes)
 		if localFailure(err) {
-			rt.fail(err) // not a verdict on the delta
-			return nil
+			rt.n.log.Error("could not store a fetched delta", "contribution", ck.Contribution, "err", DiskHint(err))
+			return nil // not a verdict on the delta: the machine asks again later
 		}
 		if err != nil {
 			unavailable := !errors.Is(err, p2p.ErrTooLarge)
@@ -139,8 +139,8 @@ func (rt *runtime) startCheck(ctx context.Context, ck consensus.Check) {
 		}
 		err = rt.matchGenesis(ctx, ck.Delta, b)
 		if localFailure(err) {
-			rt.fail(err)
-			return nil
+			rt.n.log.Error("could not read the genesis weights", "err", DiskHint(err))
+			return nil // not a verdict on the delta: the machine asks again later
 		}
 		return consensus.Checked{Contribution: ck.Contribution, Err: err}
 	})
@@ -182,7 +182,8 @@ func (rt *runtime) startFuse(ctx context.Context, job consensus.FuseJob) {
 		start := time.Now()
 		done, err := runFusion(ctx, rt.store, fj, rt.genesis.Params.MaxDelta)
 		if localFailure(err) {
-			rt.fail(err) // not a verdict on the record
+			// Not a verdict on the record: the machine asks again later.
+			rt.n.log.Error("fusion could not store its result", "round", job.Round, "err", DiskHint(err))
 			return nil
 		}
 		if err != nil {
