@@ -165,7 +165,6 @@ func TestDiskFull(t *testing.T) {
 	fill(t, filler)
 	at := len(rounds(t, s.a.repo))
 	log := waitExit(t, s.f, 3*time.Minute, off)
-	t.Logf("DEBUG %s", log[max(0, len(log)-6000):])
 	checkDiskError(t, "full disk", fatalLine(log), "no space left on device", s.f.repo)
 
 	off = logSize(s.f)
