@@ -87,3 +87,33 @@ func testNodeID(t *testing.T) peer.ID {
 	}
 	return id
 }
+
+// FuzzDecodePEX: any answer bytes give either an error naming the peer or
+// a list within the protocol's bounds; nothing panics.
+func FuzzDecodePEX(f *testing.F) {
+	id, err := peer.Decode("12D3KooWGzxzKZYveHXtpG6AsrUJBcWxHBFS2HsEoGTxrMLvKXtf")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add([]byte(`[{"ID":"12D3KooWGzxzKZYveHXtpG6AsrUJBcWxHBFS2HsEoGTxrMLvKXtf","Addrs":["/ip4/127.0.0.1/tcp/4001"]}]`))
+	f.Add([]byte(`[]`))
+	f.Add([]byte(`null`))
+	f.Add([]byte(`[{"ID":"","Addrs":null}]`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		infos, err := decodePEX(id, data)
+		if err != nil {
+			if !strings.Contains(err.Error(), id.String()) {
+				t.Fatalf("error %q does not name the peer", err)
+			}
+			return
+		}
+		if len(infos) > pexMaxPeers {
+			t.Fatalf("%d peers accepted, at most %d allowed", len(infos), pexMaxPeers)
+		}
+		for _, ai := range infos {
+			if ai.ID == "" || len(ai.Addrs) == 0 || len(ai.Addrs) > pexMaxAddrs {
+				t.Fatalf("entry out of bounds accepted: %v", ai)
+			}
+		}
+	})
+}
