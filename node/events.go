@@ -167,6 +167,11 @@ func (rt *runtime) onTrained(ctx context.Context, d trainDone) {
 	rt.training = false
 	n := rt.n
 	if d.Err != nil {
+		if localFailure(d.Err) {
+			n.log.Error("training could not store its delta", "round", d.Job.Round, "err", DiskHint(d.Err))
+			rt.failDisk(d.Err)
+			return
+		}
 		if ctx.Err() == nil {
 			n.log.Error("training failed; waiting for the next base", "round", d.Job.Round, "err", d.Err)
 		}

@@ -29,6 +29,7 @@ type runtime struct {
 	pubStop context.CancelFunc
 
 	results chan workDone
+	diskErr chan error // a worker's disk failure; see failDisk
 	jobs    chan trainJob
 	trained chan trainDone
 	publish chan []byte
@@ -67,8 +68,38 @@ func (n *Node) Run(ctx context.Context) error {
 	}
 	err = rt.loop(ctx)
 	cancel()
+	if errors.Is(err, errDiskFailed) {
+		return rt.shutdownWithin(diskShutdownWait, DiskHint(err))
+	}
 	rt.shutdown()
 	return DiskHint(err)
+}
+
+// errDiskFailed marks a loop error caused by the repository's file system
+// (full, read-only, failing): there is no point going on.
+var errDiskFailed = errors.New("the repository's disk failed")
+
+// diskShutdownWait bounds the shutdown after a disk failure: a storage
+// engine whose flush keeps failing may never close. Everything the node
+// named was synced before it was named, so giving up on the close is as
+// safe as a crash (see TestCrashRecovery).
+const diskShutdownWait = 30 * time.Second
+
+// shutdownWithin runs shutdown and returns err once it finished or after
+// wait, whichever comes first (the shutdown goroutine is then abandoned to
+// the exiting process, and err says so).
+func (rt *runtime) shutdownWithin(wait time.Duration, err error) error {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		rt.shutdown()
+	}()
+	select {
+	case <-done:
+		return err
+	case <-time.After(wait):
+		return fmt.Errorf("%w (the block store did not close within %v; stopping without it)", err, wait)
+	}
 }
 
 // start brings up identity, network, genesis, task, state machine and API.
@@ -94,7 +125,7 @@ func (n *Node) start(ctx context.Context) (*runtime, error) {
 		return nil, err
 	}
 	rt := &runtime{n: n, net: net, inflight: map[string]bool{}, tried: map[cid.Cid]bool{},
-		results: make(chan workDone, 64), jobs: make(chan trainJob, 1), trained: make(chan trainDone, 1),
+		results: make(chan workDone, 64), diskErr: make(chan error, 1), jobs: make(chan trainJob, 1), trained: make(chan trainDone, 1),
 		publish: make(chan []byte, 256), checks: checkSlots()}
 	rt.pubCtx, rt.pubStop = context.WithCancel(context.Background())
 	rt.store = store{blocks: net.blocks, host: net.host, metrics: n.metrics, timeout: n.cfg.FetchTimeout, progress: n.progress, log: n.log}
@@ -227,6 +258,8 @@ func (rt *runtime) loop(ctx context.Context) error {
 				return errors.New("swarm topic closed")
 			}
 			rt.onGossip(m)
+		case err := <-rt.diskErr:
+			return fmt.Errorf("%w: %w", errDiskFailed, err)
 		case w := <-rt.results:
 			delete(rt.inflight, w.key)
 			if err := rt.verdict.record(w.msg); err != nil {

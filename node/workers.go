@@ -95,6 +95,17 @@ func (rt *runtime) spawn(ctx context.Context, key string, f func(context.Context
 	}()
 }
 
+// failDisk tells the loop that the repository's file system failed under a
+// worker (full, read-only, failing): not a verdict on the worker's input,
+// and the loop stops the node with err. The first failure is enough.
+func (rt *runtime) failDisk(err error) consensus.Message {
+	select {
+	case rt.diskErr <- err:
+	default:
+	}
+	return nil
+}
+
 // startFetch fetches a consensus block; a failure is dropped (the machine
 // asks again after RetryEvery).
 func (rt *runtime) startFetch(ctx context.Context, c cid.Cid) {
@@ -124,7 +135,7 @@ func (rt *runtime) startCheck(ctx context.Context, ck consensus.Check) {
 		b, err := rt.store.withStall(2*rt.n.cfg.RetryEvery).ReadFile(withHolder(ctx, ck.Peer), ck.Delta, ck.MaxBytes)
 		if localFailure(err) {
 			rt.n.log.Error("could not store a fetched delta", "contribution", ck.Contribution, "err", DiskHint(err))
-			return nil // not a verdict on the delta: the machine asks again later
+			return rt.failDisk(err) // not a verdict on the delta
 		}
 		if err != nil {
 			unavailable := !errors.Is(err, p2p.ErrTooLarge)
@@ -140,7 +151,7 @@ func (rt *runtime) startCheck(ctx context.Context, ck consensus.Check) {
 		err = rt.matchGenesis(ctx, ck.Delta, b)
 		if localFailure(err) {
 			rt.n.log.Error("could not read the genesis weights", "err", DiskHint(err))
-			return nil // not a verdict on the delta: the machine asks again later
+			return rt.failDisk(err) // not a verdict on the delta
 		}
 		return consensus.Checked{Contribution: ck.Contribution, Err: err}
 	})
@@ -182,9 +193,9 @@ func (rt *runtime) startFuse(ctx context.Context, job consensus.FuseJob) {
 		start := time.Now()
 		done, err := runFusion(ctx, rt.store, fj, rt.genesis.Params.MaxDelta)
 		if localFailure(err) {
-			// Not a verdict on the record: the machine asks again later.
+			// Not a verdict on the record.
 			rt.n.log.Error("fusion could not store its result", "round", job.Round, "err", DiskHint(err))
-			return nil
+			return rt.failDisk(err)
 		}
 		if err != nil {
 			rt.n.log.Warn("fusion failed", "round", job.Round, "err", err)

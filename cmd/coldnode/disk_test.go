@@ -167,13 +167,19 @@ func TestDiskFull(t *testing.T) {
 	log := waitExit(t, s.f, 3*time.Minute, off)
 	checkDiskError(t, "full disk", fatalLine(log), "no space left on device", s.f.repo)
 
+	// The dead process's deleted-but-open files freed some space: fill it
+	// again so that the restart meets a full disk.
+	topUp := filepath.Join(mnt, "filler2")
+	fill(t, topUp)
 	off = logSize(s.f)
 	s.f.start(t)
 	log = waitExit(t, s.f, time.Minute, off)
 	checkDiskError(t, "restart on a full disk", fatalLine(log), "no space left on device", s.f.repo)
 
-	if err := os.Remove(filler); err != nil {
-		t.Fatal(err)
+	for _, f := range []string{filler, topUp} {
+		if err := os.Remove(f); err != nil {
+			t.Fatal(err)
+		}
 	}
 	s.recoverAndConverge(t, at)
 }
