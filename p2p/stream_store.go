@@ -12,9 +12,9 @@ import (
 
 const (
 	// batchBytes is how many bytes of blocks a direct fetch gathers into
-	// one store batch: one pebble batch commit (one WAL write) per 16 MiB
-	// instead of one per block. Larger batches measured no faster; batches
-	// of half the memtable or more would bypass it as flushable batches.
+	// one store batch: large leaves go to blob files, and the small blocks
+	// of the batch to pebble in one batch commit (one WAL write) instead of
+	// one per block. Larger batches measured no faster.
 	batchBytes = 16 << 20
 	// batchQueue is how many blocks may wait for the writer.
 	batchQueue = 32
