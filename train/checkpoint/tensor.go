@@ -94,7 +94,7 @@ func (t Tensor) F32() ([]float32, error) {
 		}
 	case F16:
 		for i := range out {
-			out[i] = halfToFloat(binary.LittleEndian.Uint16(t.Data[2*i:]))
+			out[i] = HalfToFloat32(binary.LittleEndian.Uint16(t.Data[2*i:]))
 		}
 	case BF16:
 		for i := range out {
@@ -175,8 +175,8 @@ var littleEndian = func() bool {
 	return *(*byte)(unsafe.Pointer(&x)) == 1
 }()
 
-// halfToFloat converts an IEEE 754 binary16 value to float32 exactly.
-func halfToFloat(h uint16) float32 {
+// HalfToFloat32 converts an IEEE 754 binary16 value to float32 exactly.
+func HalfToFloat32(h uint16) float32 {
 	sign := uint32(h>>15) << 31
 	exp := uint32(h>>10) & 0x1f
 	frac := uint32(h) & 0x3ff

@@ -1,6 +1,10 @@
 package deltaenc
 
-import "math"
+import (
+	"math"
+
+	"github.com/coldnode/coldnode/train/checkpoint"
+)
 
 // toHalf rounds a finite float32 to IEEE binary16, to nearest, ties to
 // even; ok is false when the result overflows to infinity.
@@ -41,26 +45,9 @@ func normalHalf(sign uint16, exp int, mant uint32) (uint16, bool) {
 	return sign | uint16(e<<10|r), true
 }
 
-// fromHalf converts IEEE binary16 to float32 exactly.
-func fromHalf(h uint16) float32 {
-	sign := uint32(h>>15) << 31
-	exp := uint32(h>>10) & 0x1f
-	frac := uint32(h) & 0x3ff
-	switch {
-	case exp == 0 && frac == 0:
-		return math.Float32frombits(sign)
-	case exp == 0:
-		e := uint32(127 - 15 + 1)
-		for frac&0x400 == 0 {
-			frac <<= 1
-			e--
-		}
-		return math.Float32frombits(sign | e<<23 | (frac&0x3ff)<<13)
-	case exp == 0x1f:
-		return math.Float32frombits(sign | 0xff<<23 | frac<<13)
-	}
-	return math.Float32frombits(sign | (exp+127-15)<<23 | frac<<13)
-}
+// fromHalf converts IEEE binary16 to float32 exactly (the same conversion
+// checkpoint applies to F16 tensors).
+func fromHalf(h uint16) float32 { return checkpoint.HalfToFloat32(h) }
 
 // toBF16 rounds a finite float32 to bfloat16 (its top 16 bits), to
 // nearest, ties to even; ok is false when the result overflows.
