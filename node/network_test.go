@@ -78,22 +78,7 @@ func startBackground(t *testing.T, dir string, edit func(*Config)) *Node {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- n.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		repo.Close()
-	})
-	select {
-	case <-n.Ready():
-	case err := <-done:
-		done <- err
-		t.Fatalf("node stopped before it was ready: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("node not ready after 30s")
-	}
+	runUntilCleanup(t, n, repo)
 	return n
 }
 
