@@ -20,13 +20,7 @@ import (
 // A restart then continues the chain from the collected store.
 func TestGCKeepsWhatItMust(t *testing.T) {
 	dir := t.TempDir()
-	opt := DefaultInitOptions()
-	opt.Model, opt.Task = "mlp", tinyTask()
-	opt.Params.Quorum, opt.Params.Window, opt.Params.Finality = 1, 0, 1
-	swarm, err := Init(context.Background(), dir, opt)
-	if err != nil {
-		t.Fatal(err)
-	}
+	swarm := initSolo(t, dir)
 	gcEvery := func(c *Config) { c.GCEvery = 1 }
 	events := runNodeWith(t, dir, 4, gcEvery)
 	if countKind(events, "gc") == 0 {
@@ -157,12 +151,7 @@ func TestCollectGarbageRefusesRunningRepo(t *testing.T) {
 // trains with another seed, so retraining cannot regenerate the deltas.
 func TestRestartWithoutFinalDeltas(t *testing.T) {
 	dir := t.TempDir()
-	opt := DefaultInitOptions()
-	opt.Model, opt.Task = "mlp", tinyTask()
-	opt.Params.Quorum, opt.Params.Window, opt.Params.Finality = 1, 0, 1
-	if _, err := Init(context.Background(), dir, opt); err != nil {
-		t.Fatal(err)
-	}
+	initSolo(t, dir)
 	runNodeWith(t, dir, 4, nil)
 	rounds := readRounds(t, dir)
 	if err := os.RemoveAll(filepath.Join(dir, ownDir)); err != nil {
@@ -207,4 +196,18 @@ func collectAsObserver(t *testing.T, dir string) {
 	if err := compactJournal(context.Background(), o.repo, bs); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// initSolo founds in dir a one-node swarm of the tiny mlp task: quorum 1,
+// no window, finality 1. It returns the swarm ID.
+func initSolo(t *testing.T, dir string) string {
+	t.Helper()
+	opt := DefaultInitOptions()
+	opt.Model, opt.Task = "mlp", tinyTask()
+	opt.Params.Quorum, opt.Params.Window, opt.Params.Finality = 1, 0, 1
+	swarm, err := Init(context.Background(), dir, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return swarm
 }

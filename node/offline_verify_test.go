@@ -19,12 +19,7 @@ import (
 // index mixing two forks, and a block whose bytes no longer match its CID.
 func TestVerifyRepo(t *testing.T) {
 	dir := t.TempDir()
-	opt := DefaultInitOptions()
-	opt.Model, opt.Task = "mlp", tinyTask()
-	opt.Params.Quorum, opt.Params.Window, opt.Params.Finality = 1, 0, 1
-	if _, err := Init(context.Background(), dir, opt); err != nil {
-		t.Fatal(err)
-	}
+	initSolo(t, dir)
 	runNodeWith(t, dir, 2, nil)
 	ctx := context.Background()
 	rep, err := VerifyRepo(ctx, dir)

@@ -103,6 +103,13 @@ func (p *proc) tail() string {
 func rounds(t *testing.T, repo string) []node.RoundInfo {
 	t.Helper()
 	out, err := runCLI(t, "rounds", "--repo", repo, "--json")
+	return parseRounds(t, repo, out, err)
+}
+
+// parseRounds decodes the output of `rounds --json`; a failed command (the
+// node busy or between states) gives nil.
+func parseRounds(t *testing.T, repo, out string, err error) []node.RoundInfo {
+	t.Helper()
 	if err != nil {
 		return nil
 	}

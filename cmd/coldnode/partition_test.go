@@ -154,14 +154,7 @@ func nsID(t *testing.T, ns, repo string) node.IDInfo {
 func nsRounds(t *testing.T, ns, repo string) []node.RoundInfo {
 	t.Helper()
 	out, err := nsCLI(ns, "rounds", "--repo", repo, "--json")
-	if err != nil {
-		return nil
-	}
-	var rs []node.RoundInfo
-	if err := json.Unmarshal([]byte(out), &rs); err != nil {
-		t.Fatalf("rounds --json of %s: %v", repo, err)
-	}
-	return rs
+	return parseRounds(t, repo, out, err)
 }
 
 // chains reads every node's chain; it fails the test if a node has exited.
