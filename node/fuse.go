@@ -29,12 +29,13 @@ type fuseDone struct {
 	Fused cid.Cid
 	Bytes int64
 	Err   error
+	Sum   bool // written from the running sum (see sums)
 }
 
 // runFusion reads the base and every delta from the store (fetching what is
 // missing), fuses them and imports the result, returning its CID. Every peer
 // computing the same job gets the same bytes and so the same CID.
-func runFusion(ctx context.Context, store weightStore, job fuseJob, maxBytes int64) (fuseDone, error) {
+func runFusion(ctx context.Context, store weightStore, job fuseJob, maxBytes int64, sums *sums) (fuseDone, error) {
 	done := fuseDone{Job: job}
 	faultPoint("fuse")
 	rule, err := fusion.ParseRule(job.Rule)
@@ -44,6 +45,12 @@ func runFusion(ctx context.Context, store weightStore, job fuseJob, maxBytes int
 	base, err := openWeights(ctx, store, job.Base, 4*maxBytes+(64<<20))
 	if err != nil {
 		return done, fmt.Errorf("fusion base: %w", err)
+	}
+	open := func(ctx context.Context, c cid.Cid) (*checkpoint.Reader, error) {
+		return openDelta(ctx, store, c, maxBytes, base)
+	}
+	if rep := sums.fuse(ctx, sumFuse{job: job, base: base, open: open}); rep.handled {
+		return importFused(ctx, store, done, rep.fused, rep.err)
 	}
 	inputs := make([]fusion.Input, len(job.Deltas))
 	for i, d := range job.Deltas {
@@ -60,6 +67,18 @@ func runFusion(ctx context.Context, store weightStore, job fuseJob, maxBytes int
 	done.Bytes = int64(buf.Len())
 	if done.Fused, err = store.ImportBytes(ctx, buf.Bytes()); err != nil {
 		return done, fmt.Errorf("import fused base of round %d: %w", job.Round, err)
+	}
+	return done, nil
+}
+
+// importFused stores the fused file the running sum wrote.
+func importFused(ctx context.Context, store weightStore, done fuseDone, fused []byte, err error) (fuseDone, error) {
+	if err != nil {
+		return done, err
+	}
+	done.Bytes, done.Sum = int64(len(fused)), true
+	if done.Fused, err = store.ImportBytes(ctx, fused); err != nil {
+		return done, fmt.Errorf("import fused base of round %d: %w", done.Job.Round, err)
 	}
 	return done, nil
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/coldnode/coldnode/consensus"
+	"github.com/coldnode/coldnode/consensus/fusion"
 	"github.com/coldnode/coldnode/consensus/wire"
 	"github.com/coldnode/coldnode/p2p"
 	"github.com/ipfs/go-cid"
@@ -35,6 +36,8 @@ type runtime struct {
 	publish chan []byte
 	checks  slots // delta checks running (bounds their memory)
 	gref    genesisRef
+	rule    fusion.Rule // the genesis's fusion rule
+	sums    *sums       // the running sum of a mean rule; nil for other rules
 
 	// owned by the loop goroutine
 	sm       *consensus.Machine
@@ -151,6 +154,10 @@ func (rt *runtime) init(ctx context.Context, swarm cid.Cid, key signerKey, gb []
 	if err := n.loadTask(rt.genesis); err != nil {
 		return err
 	}
+	if rt.rule, err = fusion.ParseRule(rt.genesis.Params.Rule); err != nil {
+		return fmt.Errorf("genesis fusion rule: %w", err)
+	}
+	rt.sums = newSums(rt.rule, rt.genesisWeights)
 	if rt.sm, err = newMachine(gb, key, n.cfg); err != nil {
 		return err
 	}

@@ -50,6 +50,9 @@ func (rt *runtime) startWorkers(ctx context.Context) {
 		tr.run(ctx, rt.jobs, rt.trained)
 	}()
 	go rt.publisher()
+	if rt.sums != nil {
+		rt.wg.Go(func() { rt.sums.run(ctx) })
+	}
 	if rt.api != nil {
 		rt.wg.Add(1)
 		go func() {
@@ -148,7 +151,7 @@ func (rt *runtime) startCheck(ctx context.Context, ck consensus.Check) {
 		if err := rt.checkSent(ctx, b, ck.NormBound); err != nil {
 			return consensus.Checked{Contribution: ck.Contribution, Err: err}
 		}
-		err = rt.matchGenesis(ctx, ck.Delta, b)
+		err = rt.checkMatch(ctx, ck, b)
 		if localFailure(err) {
 			rt.n.log.Error("could not read the genesis weights", "err", DiskHint(err))
 			return rt.failDisk(err) // not a verdict on the delta
@@ -157,25 +160,37 @@ func (rt *runtime) startCheck(ctx context.Context, ck consensus.Check) {
 	})
 }
 
-// matchGenesis requires a delta's body tensors to match the genesis weights by
-// name, shape and dtype. Every base of the swarm has the genesis layout, so a
-// delta that passes can never make a round's fusion fail; one that does not is
-// rejected here instead of stalling the round.
-func (rt *runtime) matchGenesis(ctx context.Context, delta cid.Cid, b []byte) error {
+// checkMatch requires a delta's body tensors to match the genesis weights by
+// name, shape and dtype, and its values to be ones the swarm's rule can
+// combine (fusion.CheckRule). Every base of the swarm has the genesis
+// layout, so a delta that passes can never make a round's fusion fail; one
+// that does not is rejected here instead of stalling the round. Under a
+// mean rule the check is done by adding the delta to the round's running
+// sum (the same verdict), so the round's fusion need not read it again.
+func (rt *runtime) checkMatch(ctx context.Context, ck consensus.Check, b []byte) error {
 	ref, err := rt.genesisWeights(ctx)
 	if err != nil {
 		return fmt.Errorf("genesis weights: %w", err)
 	}
-	return matchBase(ref, delta, b)
-}
-
-// matchBase checks delta bytes b against ref with the fusion's own Check.
-func matchBase(ref *checkpoint.Reader, delta cid.Cid, b []byte) error {
 	r, err := fusion.OpenDelta(b, ref) // plain or encoded (train/deltaenc)
 	if err != nil {
 		return err
 	}
-	return fusion.Check(ref, fusion.Input{ID: delta.String(), Examples: 1, Delta: r})
+	in := fusion.Input{ID: ck.Delta.String(), Examples: 1, Delta: r}
+	if handled, err := rt.sums.add(ctx, ck.Base, ck.Round, in); handled {
+		return err
+	}
+	return fusion.CheckRule(ref, in, rt.rule)
+}
+
+// matchBase checks delta bytes b against ref as checkMatch does under the
+// default rule, without a running sum.
+func matchBase(ref *checkpoint.Reader, delta cid.Cid, b []byte) error {
+	r, err := fusion.OpenDelta(b, ref)
+	if err != nil {
+		return err
+	}
+	return fusion.CheckRule(ref, fusion.Input{ID: delta.String(), Examples: 1, Delta: r}, fusion.DefaultRule)
 }
 
 // startFuse runs a fusion job, unless this node already computed it.
@@ -191,7 +206,7 @@ func (rt *runtime) startFuse(ctx context.Context, job consensus.FuseJob) {
 			fj.Deltas = append(fj.Deltas, fuseInput{Delta: in.Delta, Examples: int64(in.Examples)})
 		}
 		start := time.Now()
-		done, err := runFusion(ctx, rt.store, fj, rt.genesis.Params.MaxDelta)
+		done, err := runFusion(ctx, rt.store, fj, rt.genesis.Params.MaxDelta, rt.sums)
 		if localFailure(err) {
 			// Not a verdict on the record.
 			rt.n.log.Error("fusion could not store its result", "round", job.Round, "err", DiskHint(err))
@@ -202,7 +217,7 @@ func (rt *runtime) startFuse(ctx context.Context, job consensus.FuseJob) {
 			return consensus.Fused{Key: job.Key, Err: err}
 		}
 		rt.n.metrics.Fusions.Inc()
-		rt.n.log.Debug("fused", "round", job.Round, "cid", done.Fused, "inputs", len(job.Inputs), "seconds", time.Since(start).Seconds())
+		rt.n.log.Debug("fused", "round", job.Round, "cid", done.Fused, "inputs", len(job.Inputs), "from_sum", done.Sum, "seconds", time.Since(start).Seconds())
 		return consensus.Fused{Key: job.Key, Fused: done.Fused}
 	})
 }

@@ -25,12 +25,15 @@ func (f *fuser) clip(scales []float64) error {
 	return nil
 }
 
+// norm is the L2 norm of a delta's body tensors (see plan.norm).
+func (f *fuser) norm(in Input) (float64, error) { return f.plan.norm(in, f.buf.base) }
+
 // norm is the L2 norm of a delta's body tensors, summed tensor by tensor
-// in name order, each tensor streamed a span at a time through f.buf.
-func (f *fuser) norm(in Input) (float64, error) {
+// in name order, each tensor streamed a span at a time through buf.
+func (p *plan) norm(in Input, buf []float32) (float64, error) {
 	var total float64
-	for _, name := range f.names {
-		s, err := f.tensorSquares(in.Delta, name)
+	for _, name := range p.names {
+		s, err := p.tensorSquares(in.Delta, name, buf)
 		if err != nil {
 			return 0, &DeltaError{ID: in.ID, Tensor: name, Err: err}
 		}
@@ -42,13 +45,12 @@ func (f *fuser) norm(in Input) (float64, error) {
 // tensorSquares is sumSquares of one tensor, read span by span: spans
 // start at multiples of four, so each element lands in the same lane, in
 // the same order, as in one pass over the whole tensor.
-func (f *fuser) tensorSquares(r *checkpoint.Reader, name string) (float64, error) {
-	_, shape, _ := f.base.Info(name) // the delta's own may be its stored rows
+func (p *plan) tensorSquares(r *checkpoint.Reader, name string, buf []float32) (float64, error) {
+	_, shape, _ := p.base.Info(name) // the delta's own may be its stored rows
 	n := elems(shape)
 	var lanes [4]float64
-	buf := f.buf.base
 	for lo := 0; lo < n; lo += len(buf) {
-		v, err := f.deltaSpan(r, name, lo, buf[:min(len(buf), n-lo)])
+		v, err := p.deltaSpan(r, name, lo, buf[:min(len(buf), n-lo)])
 		if err != nil {
 			return 0, err
 		}

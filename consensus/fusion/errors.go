@@ -12,6 +12,9 @@ var (
 	ErrMismatch = errors.New("fusion: delta does not match base")
 	// ErrNonFinite: a base or delta value is NaN or infinite.
 	ErrNonFinite = errors.New("fusion: non-finite value")
+	// ErrRange: a delta value is too large for a mean rule's exact sum
+	// (|v| >= SumLimit after its clip scale).
+	ErrRange = errors.New("fusion: delta value out of range")
 	// ErrOverflow: fusing finite values gave an infinite result.
 	ErrOverflow = errors.New("fusion: fused value overflows float32")
 	// ErrInput: the inputs as a set are unusable (none, duplicate IDs,

@@ -178,17 +178,30 @@ func (f *fuser) diagnose(name string, n, lo int, out []float32) error {
 	if bad {
 		return fmt.Errorf("%w: base tensor %q element %d is %v", ErrNonFinite, name, i, v)
 	}
-	for _, in := range f.inputs {
-		i, v, bad, err := f.scanDelta(in.Delta, name, n, buf)
-		if err != nil || bad {
-			if err == nil {
-				err = fmt.Errorf("%w: element %d is %v", ErrNonFinite, i, v)
-			}
+	for k, in := range f.inputs {
+		if err := f.scanInput(k, name, n, buf); err != nil {
 			return &DeltaError{ID: in.ID, Tensor: name, Err: err}
 		}
 	}
 	i, v, _ = firstNonFinite(out)
 	return fmt.Errorf("%w: tensor %q element %d became %v", ErrOverflow, name, lo+i, v)
+}
+
+// scanInput returns an error naming input k's first value in tensor name
+// that the rule cannot combine: non-finite, or (mean rules) out of range.
+func (f *fuser) scanInput(k int, name string, n int, buf []float32) error {
+	if !f.rule.exact() {
+		i, v, bad, err := f.scanDelta(f.inputs[k].Delta, name, n, buf)
+		if err == nil && bad {
+			err = fmt.Errorf("%w: element %d is %v", ErrNonFinite, i, v)
+		}
+		return err
+	}
+	coef := float32(1)
+	if f.coef != nil {
+		coef = f.coef[k]
+	}
+	return f.plan.rangeScan(f.inputs[k], name, coef, buf)
 }
 
 func firstNonFinite(v []float32) (int, float32, bool) {

@@ -3,6 +3,7 @@ package fusion
 import (
 	"bytes"
 	"errors"
+	"io"
 	"math"
 	"testing"
 
@@ -83,8 +84,9 @@ func TestHostileHugeDeltaClipped(t *testing.T) {
 	if median[0] != 1.1 {
 		t.Fatalf("clip:1,median = %v, want the honest 1.1", median[0])
 	}
-	plain := decoded(t, fuseBytes(t, open(t, hostileBase()), ins, DefaultRule, 1))["body.w"]
-	if plain[0] < 1e5 {
-		t.Fatalf("control: plain mean %v should be dragged by the huge delta", plain[0])
+	_, err := Fuse(io.Discard, open(t, hostileBase()), ins, DefaultRule)
+	var de *DeltaError
+	if !errors.As(err, &de) || de.ID != "evil" || !errors.Is(err, ErrRange) {
+		t.Fatalf("control: plain mean of the huge delta: err = %v, want ErrRange naming evil", err)
 	}
 }

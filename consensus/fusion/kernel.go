@@ -46,6 +46,7 @@ type job struct {
 // scratch is one goroutine's working memory for job.linear and job.robust.
 type scratch struct {
 	acc  []float32
+	sum  []int64 // the mean rules' fixed-point accumulator
 	cols [][]int32
 	tmp  []float32
 }
@@ -77,15 +78,10 @@ func (s *scratch) sortBufs(n int) ([][]int32, []float32) {
 }
 
 // run fuses the whole tensor on up to workers goroutines and reports
-// whether any output or input value was non-finite.
+// whether any output or input value was non-finite, or (mean rules) any
+// input value out of the exact sum's range.
 func (j *job) run(workers int) bool {
-	f := j.linear
-	if j.rule.Kind == Median || j.rule.Kind == Trimmed {
-		f = j.robust
-		if j.net == nil {
-			j.net = network(len(j.ds))
-		}
-	}
+	f := j.kernel()
 	n := len(j.out)
 	parts := min(workers, n/minSplit)
 	if parts <= 1 {
@@ -105,7 +101,25 @@ func (j *job) run(workers int) bool {
 	return slices.Contains(bad, true)
 }
 
-// linear computes Mean and Weighted over coordinates [lo, hi).
+// kernel picks the rule's function over a coordinate range.
+func (j *job) kernel() func(lo, hi int) bool {
+	switch {
+	case j.rule.exact():
+		return func(lo, hi int) bool {
+			bad, input := j.exactSpan(lo, hi)
+			return bad || input >= 0
+		}
+	case j.rule.Kind == Median || j.rule.Kind == Trimmed:
+		if j.net == nil {
+			j.net = network(len(j.ds))
+		}
+		return j.robust
+	}
+	return j.linear
+}
+
+// linear computes Weighted over coordinates [lo, hi) (and Mean in the
+// float32 order of earlier versions, which tests keep as a reference).
 func (j *job) linear(lo, hi int) bool {
 	size := chunk
 	if useVector {

@@ -24,13 +24,12 @@ func specTensor(rule Rule, base []float32, ds [][]float32, coef []float32) []flo
 			}
 		}
 		switch rule.Kind {
-		case Mean, Weighted:
+		case Mean:
+			out[x] = base[x] + specMean(v)
+		case Weighted:
 			a := v[0]
 			for _, y := range v[1:] {
 				a += y
-			}
-			if rule.Kind == Mean {
-				a /= float32(n)
 			}
 			out[x] = base[x] + a
 		case Median:
@@ -48,6 +47,17 @@ func specTensor(rule Rule, base []float32, ds [][]float32, coef []float32) []flo
 		}
 	}
 	return out
+}
+
+// specMean is the mean rules' fixed-point mean written with the standard
+// library: each value times 2^36 rounded half to even (math.RoundToEven),
+// summed as integers, divided by n*2^36 in float64, rounded to float32.
+func specMean(v []float32) float32 {
+	var sum int64
+	for _, y := range v {
+		sum += int64(math.RoundToEven(math.Ldexp(float64(y), SumShift)))
+	}
+	return float32(float64(sum) / math.Ldexp(float64(len(v)), SumShift))
 }
 
 // specCoef recomputes the per-delta multipliers from the documented

@@ -60,18 +60,20 @@ func TestSpanErrorsIndependent(t *testing.T) {
 	nan := float32(math.NaN())
 	cases := []struct {
 		name        string
+		kind        Kind
 		base, delta []float32
 		want        string
 	}{
-		{"base first", mk(map[int]float32{900: nan}), mk(map[int]float32{10: nan}), `base tensor "body.a" element 900`},
-		{"delta", mk(nil), mk(map[int]float32{730: nan}), "element 730 is NaN"},
-		{"overflow", mk(map[int]float32{500: 3e38}), mk(map[int]float32{500: 3e38}), `tensor "body.a" element 500 became +Inf`},
+		{"base first", Mean, mk(map[int]float32{900: nan}), mk(map[int]float32{10: nan}), `base tensor "body.a" element 900`},
+		{"delta", Mean, mk(nil), mk(map[int]float32{730: nan}), "element 730 is NaN"},
+		{"range", Mean, mk(nil), mk(map[int]float32{600: 2000, 640: nan}), "element 600 is 2000"},
+		{"overflow", Weighted, mk(map[int]float32{500: 3e38}), mk(map[int]float32{500: 3e38}), `tensor "body.a" element 500 became +Inf`},
 	}
 	for _, c := range cases {
 		base := open(t, vec("body.a", c.base))
-		ins := []Input{{ID: "d", Delta: open(t, vec("body.a", c.delta))}}
+		ins := []Input{{ID: "d", Examples: 1, Delta: open(t, vec("body.a", c.delta))}}
 		for _, span := range []int{4, 100, 1 << 20} {
-			_, err := fuseSpans(io.Discard, base, ins, Rule{Kind: Mean}, 1, span)
+			_, err := fuseSpans(io.Discard, base, ins, Rule{Kind: c.kind}, 1, span)
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("%s, span %d: err = %v, want %q", c.name, span, err, c.want)
 			}

@@ -1,0 +1,88 @@
+#include "textflag.h"
+
+// AVX2 form of quantizeAddGo: eight values per iteration with the same
+// IEEE operations (a single-precision multiply by k, an exact widening to
+// float64, one rounding add of 1.5*2^16 whose mantissa bits minus the
+// constant's are the integer q), so the sums are bit-identical. A value
+// out of range or non-finite adds zero and sets the sign bit of the
+// result.
+
+// QUANT8 converts the eight floats at (SI) into q in Y2 (low four) and Y3
+// (high four), zeroing bad lanes and OR-ing their flags into Y10.
+#define QUANT8 \
+	VMOVUPS      (SI), Y0         \
+	VMULPS       Y15, Y0, Y0      \
+	VPAND        Y12, Y0, Y1      \
+	VPCMPGTD     Y11, Y1, Y1      \
+	VPOR         Y1, Y10, Y10     \
+	VCVTPS2PD    X0, Y2           \
+	VEXTRACTF128 $1, Y0, X3       \
+	VCVTPS2PD    X3, Y3           \
+	VADDPD       Y13, Y2, Y2      \
+	VADDPD       Y13, Y3, Y3      \
+	VPSUBQ       Y13, Y2, Y2      \
+	VPSUBQ       Y13, Y3, Y3      \
+	VPMOVSXDQ    X1, Y4           \
+	VEXTRACTI128 $1, Y1, X5       \
+	VPMOVSXDQ    X5, Y5           \
+	VPANDN       Y2, Y4, Y2       \
+	VPANDN       Y3, Y5, Y3
+
+// func quantizeAVX2(acc []int64, v []float32, k float32, neg bool) uint32
+TEXT ·quantizeAVX2(SB), NOSPLIT, $0-60
+	MOVQ         acc_base+0(FP), DI
+	MOVQ         acc_len+8(FP), CX
+	MOVQ         v_base+24(FP), SI
+	VBROADCASTSS k+48(FP), Y15
+	MOVQ         $0x40f8000000000000, AX
+	MOVQ         AX, X13
+	VPBROADCASTQ X13, Y13
+	MOVL         $0x7f800000, AX
+	MOVL         AX, X12
+	VPBROADCASTD X12, Y12
+	MOVL         $0x447fffff, AX
+	MOVL         AX, X11
+	VPBROADCASTD X11, Y11
+	VPXOR        Y10, Y10, Y10
+	SHRQ         $3, CX
+	JZ           qdone
+	MOVBLZX      neg+52(FP), AX
+	TESTL        AX, AX
+	JNZ          qsub
+
+qadd:
+	QUANT8
+	VPADDQ  (DI), Y2, Y2
+	VPADDQ  32(DI), Y3, Y3
+	VMOVDQU Y2, (DI)
+	VMOVDQU Y3, 32(DI)
+	ADDQ    $32, SI
+	ADDQ    $64, DI
+	DECQ    CX
+	JNZ     qadd
+	JMP     qdone
+
+qsub:
+	QUANT8
+	VMOVDQU (DI), Y6
+	VMOVDQU 32(DI), Y7
+	VPSUBQ  Y2, Y6, Y6
+	VPSUBQ  Y3, Y7, Y7
+	VMOVDQU Y6, (DI)
+	VMOVDQU Y7, 32(DI)
+	ADDQ    $32, SI
+	ADDQ    $64, DI
+	DECQ    CX
+	JNZ     qsub
+
+qdone:
+	VMOVMSKPS Y10, AX
+	VZEROUPPER
+	XORL      DX, DX
+	TESTL     AX, AX
+	JZ        qret
+	MOVL      $0x80000000, DX
+
+qret:
+	MOVL DX, ret+56(FP)
+	RET

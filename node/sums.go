@@ -1,0 +1,238 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/coldnode/coldnode/consensus/fusion"
+	"github.com/coldnode/coldnode/train/checkpoint"
+	"github.com/ipfs/go-cid"
+)
+
+// sums keeps the exact running sum (fusion.Sum) of the newest round's
+// checked deltas under a mean rule: each delta is added as its check
+// passes, so when the round closes a fusion only adds or removes the
+// deltas its set differs by and writes base + sum/n, one pass over the
+// base, instead of reading every delta again. The result is the same
+// bytes as fusion.Fuse of the job's set (the sum is exact integer
+// arithmetic, independent of order).
+//
+// The goroutine in run owns the sum; checks and fusions send requests.
+type sums struct {
+	rule   fusion.Rule
+	layout func(context.Context) (*checkpoint.Reader, error) // the genesis weights
+	reqs   chan sumReq
+}
+
+// sumReq is one request: add a checked delta, or fuse a job.
+type sumReq struct {
+	ctx   context.Context
+	add   *sumAdd
+	fuse  *sumFuse
+	reply chan sumReply
+}
+
+// sumAdd is a delta whose check is to be done by adding it to the sum of
+// its base's round.
+type sumAdd struct {
+	base  cid.Cid
+	round uint64
+	in    fusion.Input
+}
+
+// sumFuse asks for the fused file of job. open reads and opens one delta.
+type sumFuse struct {
+	job  fuseJob
+	base *checkpoint.Reader
+	open func(ctx context.Context, c cid.Cid) (*checkpoint.Reader, error)
+}
+
+// sumReply: handled is false when the sum does not cover the request (an
+// older round, another fork, a rule without a sum): the caller checks or
+// fuses on its own.
+type sumReply struct {
+	handled bool
+	err     error
+	fused   []byte
+}
+
+// sumState is run's state.
+type sumState struct {
+	base  cid.Cid
+	round uint64
+	sum   *fusion.Sum
+}
+
+// newSums returns the keeper for rule, or nil when rule has no exact sum.
+func newSums(rule fusion.Rule, layout func(context.Context) (*checkpoint.Reader, error)) *sums {
+	if rule.Kind != fusion.Mean {
+		return nil
+	}
+	return &sums{rule: rule, layout: layout, reqs: make(chan sumReq)}
+}
+
+// run serves requests until ctx ends.
+func (s *sums) run(ctx context.Context) {
+	var st sumState
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case r := <-s.reqs:
+			var rep sumReply
+			if r.add != nil {
+				rep = s.serveAdd(r.ctx, &st, r.add)
+			} else {
+				rep = s.serveFuse(r.ctx, &st, r.fuse)
+			}
+			r.reply <- rep // buffered
+		}
+	}
+}
+
+// ask sends a request and waits for its reply; handled is false if ctx
+// ends first (or the keeper is absent).
+func (s *sums) ask(ctx context.Context, r sumReq) sumReply {
+	if s == nil {
+		return sumReply{}
+	}
+	r.ctx, r.reply = ctx, make(chan sumReply, 1)
+	select {
+	case s.reqs <- r:
+	case <-ctx.Done():
+		return sumReply{}
+	}
+	select {
+	case rep := <-r.reply:
+		return rep
+	case <-ctx.Done():
+		return sumReply{}
+	}
+}
+
+// add checks in by adding it to its round's sum: the error is the verdict
+// fusion.CheckRule would give. handled is false when the sum does not
+// cover that round and base.
+func (s *sums) add(ctx context.Context, base cid.Cid, round uint64, in fusion.Input) (bool, error) {
+	rep := s.ask(ctx, sumReq{add: &sumAdd{base: base, round: round, in: in}})
+	return rep.handled, rep.err
+}
+
+// fuse returns the fused file of job from the sum, if it covers job.
+func (s *sums) fuse(ctx context.Context, f sumFuse) sumReply {
+	return s.ask(ctx, sumReq{fuse: &f})
+}
+
+func (s *sums) serveAdd(ctx context.Context, st *sumState, a *sumAdd) sumReply {
+	if err := s.ready(ctx, st, a.base, a.round); err != nil {
+		return sumReply{}
+	}
+	return sumReply{handled: true, err: st.sum.Add(a.in)}
+}
+
+// ready makes st hold the sum of base's round, starting a new sum for a
+// newer round; it fails for an older round or another base of the same
+// round (the sum follows the newest round only: it holds 8 bytes a value).
+func (s *sums) ready(ctx context.Context, st *sumState, base cid.Cid, round uint64) error {
+	if st.sum != nil && st.base.Equals(base) {
+		return nil
+	}
+	if st.sum != nil && round <= st.round {
+		return errNotCovered
+	}
+	layout, err := s.layout(ctx)
+	if err != nil {
+		return err
+	}
+	sum, err := fusion.NewSum(layout, s.rule)
+	if err != nil {
+		return err
+	}
+	*st = sumState{base: base, round: round, sum: sum}
+	return nil
+}
+
+var errNotCovered = errors.New("the running sum follows another round")
+
+func (s *sums) serveFuse(ctx context.Context, st *sumState, f *sumFuse) sumReply {
+	if err := s.ready(ctx, st, f.job.Base, f.job.Round); err != nil {
+		return sumReply{}
+	}
+	if err := s.match(ctx, st.sum, f); err != nil {
+		return sumReply{handled: true, err: err}
+	}
+	var buf bytes.Buffer
+	buf.Grow(int(bodyBytes(f.base)) + 64<<10)
+	if _, err := st.sum.WriteMean(&buf, f.base); err != nil {
+		return sumReply{handled: true, err: fmt.Errorf("fuse round %d: %w", f.job.Round, err)}
+	}
+	return sumReply{handled: true, fused: buf.Bytes()}
+}
+
+// match adds and removes deltas until sum holds exactly job's multiset.
+func (s *sums) match(ctx context.Context, sum *fusion.Sum, f *sumFuse) error {
+	want := map[string]int{}
+	byID := map[string]cid.Cid{}
+	for _, d := range f.job.Deltas {
+		want[d.Delta.String()]++
+		byID[d.Delta.String()] = d.Delta
+	}
+	for _, id := range sum.IDs() {
+		if _, ok := byID[id]; !ok {
+			c, err := cid.Decode(id)
+			if err != nil {
+				return fmt.Errorf("running sum holds %q: %w", id, err)
+			}
+			byID[id] = c
+		}
+	}
+	ids := make([]string, 0, len(byID))
+	for id := range byID {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		if err := s.adjust(ctx, sum, f, byID[id], want[id]-sum.Count(id)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// adjust adds (n > 0) or removes (n < 0) |n| copies of delta c.
+func (s *sums) adjust(ctx context.Context, sum *fusion.Sum, f *sumFuse, c cid.Cid, n int) error {
+	if n == 0 {
+		return nil
+	}
+	r, err := f.open(ctx, c)
+	if err != nil {
+		return fmt.Errorf("fusion delta: %w", err)
+	}
+	in := fusion.Input{ID: c.String(), Delta: r}
+	for ; n > 0; n-- {
+		if err := sum.Add(in); err != nil {
+			return err
+		}
+	}
+	for ; n < 0; n++ {
+		if err := sum.Remove(in); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// bodyBytes is the size of r's body tensors' data.
+func bodyBytes(r *checkpoint.Reader) int64 {
+	var n int64
+	for _, name := range r.Names() {
+		if !checkpoint.IsHead(name) {
+			size, _ := r.Size(name)
+			n += size
+		}
+	}
+	return n
+}

@@ -1,0 +1,175 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/coldnode/coldnode/consensus/fusion"
+	"github.com/coldnode/coldnode/train/checkpoint"
+	"github.com/ipfs/go-cid"
+)
+
+// sumsFixture is a base and deltas addressed by made-up CIDs.
+type sumsFixture struct {
+	base   *checkpoint.Reader
+	ids    []cid.Cid
+	deltas map[cid.Cid]*checkpoint.Reader
+}
+
+func newSumsFixture(t *testing.T, n int) sumsFixture {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(3, 9))
+	file := func(scale float64) *checkpoint.Reader {
+		var ts []checkpoint.Tensor
+		for _, s := range []struct {
+			name  string
+			shape []int
+		}{{"body.a", []int{40, 30}}, {"body.b", []int{7}}, {"head.w", []int{3}}} {
+			n := 1
+			for _, d := range s.shape {
+				n *= d
+			}
+			v := make([]float32, n)
+			for i := range v {
+				v[i] = float32(scale * rng.NormFloat64())
+			}
+			ts = append(ts, checkpoint.NewF32(s.name, s.shape, v))
+		}
+		b, err := checkpoint.Encode(&checkpoint.File{Tensors: ts})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := checkpoint.OpenBytes(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	fx := sumsFixture{base: file(1), deltas: map[cid.Cid]*checkpoint.Reader{}}
+	for i := range n {
+		c := cid.NewCidV1(cid.Raw, mustHash(t, fmt.Sprint("delta ", i)))
+		fx.ids = append(fx.ids, c)
+		fx.deltas[c] = file(0.01)
+	}
+	return fx
+}
+
+func (fx sumsFixture) open(_ context.Context, c cid.Cid) (*checkpoint.Reader, error) {
+	r, ok := fx.deltas[c]
+	if !ok {
+		return nil, fmt.Errorf("no delta %s", c)
+	}
+	return r, nil
+}
+
+func (fx sumsFixture) job(round uint64, base cid.Cid, ids ...cid.Cid) fuseJob {
+	j := fuseJob{Round: round, Base: base, Rule: "mean"}
+	for _, c := range ids {
+		j.Deltas = append(j.Deltas, fuseInput{Delta: c})
+	}
+	return j
+}
+
+// startSums runs a keeper for the tests' lifetime.
+func startSums(t *testing.T, fx sumsFixture) *sums {
+	t.Helper()
+	s := newSums(fusion.DefaultRule, func(context.Context) (*checkpoint.Reader, error) { return fx.base, nil })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.run(ctx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	return s
+}
+
+// A fusion served by the running sum, after checks added some deltas, is
+// the same file fusion.Fuse writes for the job's set, even when the set
+// leaves out a delta the sum holds and names one it never saw.
+func TestSumsFuseMatchesFuse(t *testing.T) {
+	fx := newSumsFixture(t, 5)
+	s := startSums(t, fx)
+	ctx := context.Background()
+	base := cid.NewCidV1(cid.Raw, mustHash(t, "base"))
+	for _, c := range fx.ids[:4] {
+		handled, err := s.add(ctx, base, 7, fusion.Input{ID: c.String(), Delta: fx.deltas[c]})
+		if !handled || err != nil {
+			t.Fatalf("add %s: handled %v, err %v", c, handled, err)
+		}
+	}
+	set := []cid.Cid{fx.ids[0], fx.ids[2], fx.ids[3], fx.ids[4], fx.ids[4]} // not 1; 4 twice
+	rep := s.fuse(ctx, sumFuse{job: fx.job(7, base, set...), base: fx.base, open: fx.open})
+	if !rep.handled || rep.err != nil {
+		t.Fatalf("fuse: handled %v, err %v", rep.handled, rep.err)
+	}
+	var want bytes.Buffer
+	var ins []fusion.Input
+	for _, c := range set {
+		ins = append(ins, fusion.Input{ID: c.String(), Delta: fx.deltas[c]})
+	}
+	if _, err := fusion.Fuse(&want, fx.base, ins, fusion.DefaultRule); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(rep.fused, want.Bytes()) {
+		t.Fatal("the running sum's fused file differs from fusion.Fuse of the same set")
+	}
+}
+
+// The sum follows the newest round: an older round's check or another
+// base of the same round is left to the caller (handled false).
+func TestSumsFollowsNewestRound(t *testing.T) {
+	fx := newSumsFixture(t, 2)
+	s := startSums(t, fx)
+	ctx := context.Background()
+	b7, b7fork, b8 := cid.NewCidV1(cid.Raw, mustHash(t, "7")), cid.NewCidV1(cid.Raw, mustHash(t, "7'")), cid.NewCidV1(cid.Raw, mustHash(t, "8"))
+	in := fusion.Input{ID: fx.ids[0].String(), Delta: fx.deltas[fx.ids[0]]}
+	if h, _ := s.add(ctx, b8, 8, in); !h {
+		t.Fatal("first add not handled")
+	}
+	if h, _ := s.add(ctx, b7, 7, in); h {
+		t.Error("an older round's add was handled")
+	}
+	if h, _ := s.add(ctx, b7fork, 8, in); h {
+		t.Error("another base of the same round was handled")
+	}
+	if rep := s.fuse(ctx, sumFuse{job: fx.job(7, b7, fx.ids[0]), base: fx.base, open: fx.open}); rep.handled {
+		t.Error("an older round's fusion was handled")
+	}
+}
+
+// A delta the rule cannot combine gets the verdict fusion.CheckRule gives,
+// and a fusion naming such a delta fails with a DeltaError naming it (the
+// machine then voids that contribution).
+func TestSumsVerdictsMatchCheckRule(t *testing.T) {
+	fx := newSumsFixture(t, 2)
+	bad := cid.NewCidV1(cid.Raw, mustHash(t, "bad"))
+	tn, _ := fx.deltas[fx.ids[0]].Tensor("body.a")
+	v, _ := tn.F32()
+	v = append([]float32{}, v...)
+	v[17] = 4096
+	b, _ := checkpoint.Encode(&checkpoint.File{Tensors: []checkpoint.Tensor{checkpoint.NewF32("body.a", tn.Shape, v),
+		checkpoint.NewF32("body.b", []int{7}, make([]float32, 7))}})
+	fx.deltas[bad], _ = checkpoint.OpenBytes(b)
+	s := startSums(t, fx)
+	ctx := context.Background()
+	base := cid.NewCidV1(cid.Raw, mustHash(t, "base"))
+	in := fusion.Input{ID: bad.String(), Delta: fx.deltas[bad]}
+	handled, err := s.add(ctx, base, 3, in)
+	want := fusion.CheckRule(fx.base, in, fusion.DefaultRule)
+	if !handled || err == nil || want == nil || err.Error() != want.Error() {
+		t.Fatalf("add of a delta out of range: handled %v, err %v; CheckRule %v", handled, err, want)
+	}
+	rep := s.fuse(ctx, sumFuse{job: fx.job(3, base, fx.ids[1], bad), base: fx.base, open: fx.open})
+	var de *fusion.DeltaError
+	if !rep.handled || !errors.As(rep.err, &de) || de.ID != bad.String() {
+		t.Fatalf("fuse naming the bad delta: handled %v, err %v", rep.handled, rep.err)
+	}
+}
