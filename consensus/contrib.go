@@ -132,7 +132,7 @@ func (m *Machine) ensureCheck(id cid.Cid, cs *contrib) {
 	cs.check, cs.checkAt = checking, m.now.UnixNano()
 	m.checkingN[cs.c.Base]++
 	p := m.gen.Params
-	m.rd.Check = append(m.rd.Check, Check{Contribution: id, Peer: cs.c.Peer, Delta: cs.c.Delta, MaxBytes: p.MaxDelta, NormBound: p.NormBound})
+	m.rd.Check = append(m.rd.Check, Check{Contribution: id, Peer: cs.c.Peer, Delta: cs.c.Delta, Base: cs.c.Base, Round: cs.c.Round, MaxBytes: p.MaxDelta, NormBound: p.NormBound})
 }
 
 func (m *Machine) retryChecks() {

@@ -39,6 +39,8 @@ type Check struct {
 	Contribution cid.Cid
 	Peer         peer.ID
 	Delta        cid.Cid
+	Base         cid.Cid // the base the delta was trained on
+	Round        uint64  // the round the contribution is for
 	MaxBytes     int64
 	NormBound    float64
 }
