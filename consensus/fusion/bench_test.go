@@ -138,3 +138,58 @@ func (t *timing) report(b *testing.B, bytesPerOp int) {
 	b.ReportMetric(t.copy.Seconds()/t.fuse.Seconds(), "fuse/copy")
 	b.ReportMetric(0, "ns/op")
 }
+
+// BenchmarkSumVsCopy times what a node does with a mean rule (see Sum):
+// Add of each delta as it arrives, then one WriteMean onto the base, to
+// io.Discard, against copy() of the same input bytes, interleaved in one
+// loop; inputs are read in place (checkpoint.OpenBytes). Add runs on one
+// goroutine, as in the node.
+//
+// go test -run '^$' -bench 'SumVsCopy' -benchtime 15x -count 3 ./consensus/fusion/
+func BenchmarkSumVsCopy(b *testing.B) {
+	rng := rand.New(rand.NewPCG(6, 6))
+	base, ds := randomVectors(rng, benchElems, benchDeltas)
+	raw := [][]byte{encodeVector(b, base)}
+	for _, d := range ds {
+		raw = append(raw, encodeVector(b, d))
+	}
+	baseR := openBytes(b, raw[0])
+	ins := make([]Input, len(ds))
+	for i, data := range raw[1:] {
+		ins[i] = Input{ID: strconv.Itoa(i), Delta: openBytes(b, data)}
+	}
+	dst := make([]byte, len(raw[0]))
+	var add, tm timing
+	for b.Loop() {
+		s, err := NewSum(baseR, DefaultRule)
+		if err != nil {
+			b.Fatal(err)
+		}
+		t0 := time.Now()
+		for _, in := range ins {
+			if err := s.Add(in); err != nil {
+				b.Fatal(err)
+			}
+		}
+		t1 := time.Now()
+		if _, err := s.WriteMean(io.Discard, baseR); err != nil {
+			b.Fatal(err)
+		}
+		t2 := time.Now()
+		for _, r := range raw {
+			copy(dst, r)
+		}
+		tm.add(t2.Sub(t0), time.Since(t2))
+		add.add(t1.Sub(t0), time.Since(t2))
+	}
+	tm.report(b, len(raw)*len(raw[0]))
+	b.ReportMetric(float64(len(ds)*len(raw[0]))/add.fuse.Seconds()/1e9, "add-GB/s")
+}
+
+func encodeVector(b *testing.B, v []float32) []byte {
+	out, err := checkpoint.Encode(&checkpoint.File{Tensors: []checkpoint.Tensor{checkpoint.NewF32("body.w", []int{len(v)}, v)}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return out
+}

@@ -42,13 +42,19 @@
 // v_i = float32(c_i*d_i) (no multiplier when it would be 1 for every
 // delta). Then per coordinate, in float32:
 //
-//	mean:     a = v_1 + v_2 + ... + v_n (left to right); out = base + a/n
+//	mean:     q_i = round-half-even(v_i * 2^36) as int64 (|v_i| < 2^10,
+//	          else ErrRange); S = q_1 + ... + q_n (exact, any order);
+//	          out = base + float32(float64(S) / (n * 2^36))
 //	weighted: a = v_1 + ... + v_n;                       out = base + a
 //	median:   sort v (-0 before +0); odd n: middle value; even n: the two
 //	          middle values added in float64, halved, rounded once;
 //	          out = base + median
 //	trimmed:  sort v, drop k = floor(Trim*n) at each end, add the rest in
 //	          ascending order, divide by n-2k; out = base + that
+//
+// The mean is exact up to the 2^-36 quantum and independent of input
+// order, so a Sum can add each delta as it arrives and remove one later,
+// and write the same bytes as Fuse of the final set (see Sum).
 //
 // Every product is rounded to float32 before it is added, so no processor
 // can fuse a multiply-add. Any NaN or Inf in the base or a delta, and any
@@ -66,7 +72,10 @@
 // with checkpoint.OpenBytes (bytes in memory or a memory-mapped file) are
 // read in place, without the copy. The clip rules first stream each delta
 // once more for its norm, span by span, with the same lane order as one
-// pass. The linear rules accumulate a block of coordinates at a time
+// pass. The mean rules accumulate int64 fixed-point values a block of
+// coordinates at a time (on amd64 with AVX2, eight values per iteration,
+// the same integers as the Go loop, which tests and the arm64 golden run
+// check); the weighted rule accumulates a block of coordinates at a time
 // while the deltas stream past (on amd64 with SSE, four lanes per
 // instruction and four deltas per pass; elsewhere with portable loops that
 // add several deltas per pass; both perform the identical IEEE

@@ -109,14 +109,49 @@ func (j *job) exactSpan(lo, hi int) (bool, int) {
 		e := min(c+chunk, hi)
 		a := acc[:e-c]
 		clear(a)
-		for i, d := range j.ds {
-			if quantizeAdd(a, d[c:e], j.coefOf(i), false)&signBit != 0 {
-				return false, i
-			}
+		if i := j.quantizeAll(a, c, e); i >= 0 {
+			return false, i
 		}
 		bad |= finishMean(j.out[c:e], j.base[c:e], a, len(j.ds))
 	}
 	return bad&signBit != 0, -1
+}
+
+// quantizeAll adds every delta's q over coordinates [c, e) to a, four
+// deltas per pass where the vector loop runs. It returns the index of an
+// input with a bad value (-1 if none); a is then to be discarded.
+func (j *job) quantizeAll(a []int64, c, e int) int {
+	i := 0
+	if useQuantizeVector && len(a) >= 8 {
+		for ; i+4 <= len(j.ds); i += 4 {
+			k := [4]float32{j.coefOf(i), j.coefOf(i + 1), j.coefOf(i + 2), j.coefOf(i + 3)}
+			if quantize4(a, j.ds[i][c:e], j.ds[i+1][c:e], j.ds[i+2][c:e], j.ds[i+3][c:e], &k)&signBit != 0 {
+				return i
+			}
+		}
+	}
+	for ; i < len(j.ds); i++ {
+		if quantizeAdd(a, j.ds[i][c:e], j.coefOf(i), false)&signBit != 0 {
+			return i
+		}
+	}
+	return -1
+}
+
+// quantize4 is quantizeAdd of four deltas (k[i] times each) with the
+// vector loop, which does not zero bad values: a caller seeing the sign
+// bit must discard acc.
+func quantize4(acc []int64, a, b, c, d []float32, k *[4]float32) uint32 {
+	n := len(acc) &^ 7
+	bad := quantize4AVX2(acc[:n], a[:n], b[:n], c[:n], d[:n], k)
+	if n < len(acc) {
+		rest := acc[n:]
+		bad |= quantizeAddGo(rest, a[n:len(acc)], k[0], false)
+		bad |= quantizeAddGo(rest, b[n:len(acc)], k[1], false)
+		bad |= quantizeAddGo(rest, c[n:len(acc)], k[2], false)
+		bad |= quantizeAddGo(rest, d[n:len(acc)], k[3], false)
+	}
+	return bad
 }
 
 // coefOf is delta i's multiplier, 1 when the job has none.

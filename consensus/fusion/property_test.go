@@ -12,9 +12,10 @@ import (
 // bit for bit.
 func TestKernelProperty(t *testing.T) {
 	t.Run("default", testKernelProperty)
-	if useVector {
-		useVector = false
-		defer func() { useVector = true }()
+	if useVector || useQuantizeVector {
+		v, q := useVector, useQuantizeVector
+		useVector, useQuantizeVector = false, false
+		defer func() { useVector, useQuantizeVector = v, q }()
 		t.Run("portable", testKernelProperty)
 	}
 }

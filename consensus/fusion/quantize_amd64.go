@@ -10,3 +10,9 @@ var haveQuantizeVector = cpu.X86.HasAVX2
 //
 //go:noescape
 func quantizeAVX2(acc []int64, v []float32, k float32, neg bool) uint32
+
+// quantize4AVX2 adds four deltas' q over the first len(acc) &^ 7 values,
+// without zeroing bad values (see quantize4).
+//
+//go:noescape
+func quantize4AVX2(acc []int64, a, b, c, d []float32, k *[4]float32) uint32

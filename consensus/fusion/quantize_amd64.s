@@ -86,3 +86,84 @@ qdone:
 qret:
 	MOVL DX, ret+56(FP)
 	RET
+
+// Q1 adds the q of the eight floats at (PTR)(BX*1), times the broadcast K,
+// to Y6 (low four) and Y7 (high four) as raw float64 bits of x + 1.5*2^16
+// (the caller subtracts the constant's bits once per delta), and folds
+// their magnitudes' bits into Y9.
+#define Q1(PTR, K) \
+	VMULPS       (PTR)(BX*1), K, Y0 \
+	VPAND        Y10, Y0, Y1        \
+	VPMAXUD      Y1, Y9, Y9         \
+	VCVTPS2PD    X0, Y2             \
+	VEXTRACTF128 $1, Y0, X3         \
+	VCVTPS2PD    X3, Y3             \
+	VADDPD       Y11, Y2, Y2        \
+	VADDPD       Y11, Y3, Y3        \
+	VPADDQ       Y2, Y6, Y6         \
+	VPADDQ       Y3, Y7, Y7
+
+// func quantize4AVX2(acc []int64, a, b, c, d []float32, k *[4]float32) uint32
+//
+// Adds the q of k[0]*a, k[1]*b, k[2]*c and k[3]*d to acc over len(acc) &^ 7
+// values. Bad values are not zeroed (the caller diagnoses and discards the
+// sum); the sign bit of the result is set if there was one.
+TEXT ·quantize4AVX2(SB), NOSPLIT, $0-132
+	MOVQ         acc_base+0(FP), DI
+	MOVQ         acc_len+8(FP), CX
+	MOVQ         a_base+24(FP), R8
+	MOVQ         b_base+48(FP), R9
+	MOVQ         c_base+72(FP), R10
+	MOVQ         d_base+96(FP), R11
+	MOVQ         k+120(FP), AX
+	VBROADCASTSS 0(AX), Y12
+	VBROADCASTSS 4(AX), Y13
+	VBROADCASTSS 8(AX), Y14
+	VBROADCASTSS 12(AX), Y15
+	MOVQ         $0x40f8000000000000, AX
+	MOVQ         AX, X11
+	VPBROADCASTQ X11, Y11
+	MOVQ         $0x03e0000000000000, AX
+	MOVQ         AX, X8
+	VPBROADCASTQ X8, Y8
+	MOVL         $0x7fffffff, AX
+	MOVL         AX, X10
+	VPBROADCASTD X10, Y10
+	VPXOR        Y9, Y9, Y9
+	XORQ         BX, BX
+	SHRQ         $3, CX
+	JZ           q4done
+
+q4loop:
+	VPXOR   Y6, Y6, Y6
+	VPXOR   Y7, Y7, Y7
+	Q1(R8, Y12)
+	Q1(R9, Y13)
+	Q1(R10, Y14)
+	Q1(R11, Y15)
+	VPSUBQ  Y8, Y6, Y6
+	VPSUBQ  Y8, Y7, Y7
+	VPADDQ  (DI), Y6, Y6
+	VPADDQ  32(DI), Y7, Y7
+	VMOVDQU Y6, (DI)
+	VMOVDQU Y7, 32(DI)
+	ADDQ    $32, BX
+	ADDQ    $64, DI
+	DECQ    CX
+	JNZ     q4loop
+
+q4done:
+	MOVL         $0x447fffff, AX
+	MOVL         AX, X5
+	VPBROADCASTD X5, Y5
+	VPCMPGTD     Y5, Y9, Y9
+	VMOVMSKPS    Y9, AX
+	VZEROUPPER
+	XORL         DX, DX
+	TESTL        AX, AX
+	JZ           q4ret
+	MOVL         $0x80000000, DX
+
+q4ret:
+	MOVL DX, ret+128(FP)
+	RET
