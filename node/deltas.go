@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/coldnode/coldnode/consensus/fusion"
 	"github.com/coldnode/coldnode/train/checkpoint"
@@ -28,21 +29,18 @@ func openDelta(ctx context.Context, store weightStore, c cid.Cid, max int64, bas
 
 // checkSent is checkDelta for a delta as it travels: a plain delta is
 // checked as it is; an encoded one must hold canonical safetensors and is
-// checked decoded to float32 against the genesis layout (matchBase then
-// checks its encoded structure with the fusion's own Check).
-func (rt *runtime) checkSent(ctx context.Context, b []byte, bound float64) error {
+// checked decoded to float32 against the genesis layout. It returns the
+// bytes the fusion reads: b, or the safetensors inside b's zstd frame
+// (inflated once here).
+func (rt *runtime) checkSent(ctx context.Context, b []byte, bound float64) ([]byte, error) {
 	if !deltaenc.Compressed(b) && !encodedHeader(b) {
-		return checkDelta(b, bound)
+		return b, checkDelta(b, bound)
 	}
 	ref, err := rt.genesisWeights(ctx)
 	if err != nil {
-		return fmt.Errorf("genesis weights: %w", err)
+		return nil, fmt.Errorf("genesis weights: %w", err)
 	}
-	dense, err := decodeSent(ref, b)
-	if err != nil {
-		return err
-	}
-	return checkTensors(dense.Tensors, bound)
+	return checkEncodedDelta(ref, b, bound)
 }
 
 // encodedHeader reports whether b is a safetensors file whose metadata
@@ -52,9 +50,11 @@ func encodedHeader(b []byte) bool {
 	return err == nil && deltaenc.Encoded(r)
 }
 
-// decodeSent returns the float32 delta an encoded delta decodes to on
-// ref's layout; the encoded file inside any zstd frame must be canonical.
-func decodeSent(ref *checkpoint.Reader, b []byte) (*checkpoint.File, error) {
+// checkEncodedDelta judges an encoded delta as checkTensors judges the
+// float32 delta it decodes to on ref's layout (the same sums in the same
+// order), decoding a span at a time instead of into a dense copy. The file
+// inside any zstd frame must be canonical; it is returned.
+func checkEncodedDelta(ref *checkpoint.Reader, b []byte, bound float64) ([]byte, error) {
 	inner, err := deltaenc.Unwrap(b, deltaenc.Limit(ref))
 	if err != nil {
 		return nil, err
@@ -66,5 +66,36 @@ func decodeSent(ref *checkpoint.Reader, b []byte) (*checkpoint.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return deltaenc.DecodeFile(r, ref)
+	var n normSum
+	if err := deltaenc.Spans(r, ref, make([]float32, 256<<10), n.add); err != nil {
+		return nil, err
+	}
+	if norm := math.Sqrt(n.total()); bound > 0 && norm > bound {
+		return nil, fmt.Errorf("delta norm %.4g exceeds the swarm's bound %.4g", norm, bound)
+	}
+	return inner, nil
 }
+
+// normSum adds squares as finiteSquares and checkTensors do: a float64 sum
+// per tensor, element by element, then the tensors' sums in order.
+type normSum struct {
+	name     string
+	sum, cur float64
+}
+
+func (s *normSum) add(name string, lo int, v []float32) error {
+	if name != s.name {
+		s.sum += s.cur
+		s.name, s.cur = name, 0
+	}
+	for i, x := range v {
+		f := float64(x)
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return fmt.Errorf("tensor %q: element %d is %v", name, lo+i, x)
+		}
+		s.cur += f * f
+	}
+	return nil
+}
+
+func (s *normSum) total() float64 { return s.sum + s.cur }

@@ -11,9 +11,9 @@ import (
 	"github.com/klauspost/compress/zstd"
 )
 
-// The node's check of an encoded delta (issue 8): decodeSent turns it
-// into the float32 delta checkDelta judges (finite values, norm bound),
-// and matchBase checks its encoded structure with fusion.Check.
+// The node's check of an encoded delta (issue 8): checkEncodedDelta judges
+// the float32 delta it decodes to (finite values, norm bound) a span at a
+// time, and matchBase checks its encoded structure with fusion.CheckRule.
 
 func encodedRef(t *testing.T) *checkpoint.Reader {
 	t.Helper()
@@ -35,14 +35,11 @@ func goodDelta() *checkpoint.File {
 // checkEncoded is the node's check of delta bytes b against ref, as
 // startCheck runs it (checkSent without the store).
 func checkEncoded(ref *checkpoint.Reader, b []byte, bound float64) error {
-	dense, err := decodeSent(ref, b)
+	inner, err := checkEncodedDelta(ref, b, bound)
 	if err != nil {
 		return err
 	}
-	if err := checkTensors(dense.Tensors, bound); err != nil {
-		return err
-	}
-	return matchBase(ref, cid.Undef, b)
+	return matchBase(ref, cid.Undef, inner)
 }
 
 func TestCheckEncodedDeltas(t *testing.T) {

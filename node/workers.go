@@ -148,7 +148,8 @@ func (rt *runtime) startCheck(ctx context.Context, ck consensus.Check) {
 			return nil // stopping; the machine asks again after a restart
 		}
 		defer rt.checks.release()
-		if err := rt.checkSent(ctx, b, ck.NormBound); err != nil {
+		b, err = rt.checkSent(ctx, b, ck.NormBound)
+		if err != nil {
 			return consensus.Checked{Contribution: ck.Contribution, Err: err}
 		}
 		err = rt.checkMatch(ctx, ck, b)

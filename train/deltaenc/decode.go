@@ -329,16 +329,9 @@ func DecodeFile(r, layout *checkpoint.Reader) (*checkpoint.File, error) {
 }
 
 func decodeTensor(r *checkpoint.Reader, name string, shape []int) ([]float32, error) {
-	t, err := Bind(r, name, shape)
+	t, err := bindAny(r, name, shape)
 	if err != nil {
 		return nil, err
-	}
-	if t == nil {
-		dt, stored, ok := r.Info(name)
-		if !ok || dt != checkpoint.F32 || !slices.Equal(stored, shape) {
-			return nil, fmt.Errorf("%w: plain delta tensor is %s %v (present %v), want F32 %v", ErrEncoding, dt, stored, ok, shape)
-		}
-		t = &Tensor{r: r, name: name, vt: FP32, n: prod(shape), cols: max(1, prod(shape))}
 	}
 	v := make([]float32, t.n)
 	return v, t.Read(0, v)
