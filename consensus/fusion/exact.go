@@ -91,6 +91,26 @@ func finishMean(out, base []float32, acc []int64, n int) uint32 {
 	base, acc = base[:len(out)], acc[:len(out)]
 	div := float64(n) * sumScale
 	var bad uint32
+	for useQuantizeVector && len(out) >= 4 {
+		r := finishAVX2(out, base, acc, div)
+		done := int(uint32(r))
+		if r>>63 != 0 {
+			bad = signBit
+		}
+		out, base, acc = out[done:], base[done:], acc[done:]
+		if len(out) < 4 {
+			break
+		}
+		// A group with a sum of 2^51 or more: four values in Go.
+		bad |= finishMeanGo(out[:4], base[:4], acc[:4], div)
+		out, base, acc = out[4:], base[4:], acc[4:]
+	}
+	return bad | finishMeanGo(out, base, acc, div)
+}
+
+// finishMeanGo is finishMean's portable loop.
+func finishMeanGo(out, base []float32, acc []int64, div float64) uint32 {
+	var bad uint32
 	for i, a := range acc {
 		o := base[i] + float32(float64(a)/div)
 		out[i] = o

@@ -16,3 +16,9 @@ func quantizeAVX2(acc []int64, v []float32, k float32, neg bool) uint32
 //
 //go:noescape
 func quantize4AVX2(acc []int64, a, b, c, d []float32, k *[4]float32) uint32
+
+// finishAVX2 is finishMean's loop while the sums are below 2^51: it
+// returns the count of values written and, in bit 63, a non-finite flag.
+//
+//go:noescape
+func finishAVX2(out, base []float32, acc []int64, div float64) uint64

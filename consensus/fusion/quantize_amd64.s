@@ -167,3 +167,69 @@ q4done:
 q4ret:
 	MOVL DX, ret+128(FP)
 	RET
+
+// func finishAVX2(out, base []float32, acc []int64, div float64) uint32
+//
+// out[i] = base[i] + float32(float64(acc[i]) / div) over len(out) &^ 3
+// values, four at a time, while every acc[i] is below 2^51 in magnitude:
+// then float64(acc[i]) is exact as the float64 bits of acc[i] + 1.5*2^52
+// minus that constant. It stops at the first group of four holding a
+// larger value and returns how many values it wrote in the low 32 bits and,
+// in bit 63, whether any result was non-finite.
+TEXT ·finishAVX2(SB), NOSPLIT, $0-88
+	MOVQ         out_base+0(FP), DI
+	MOVQ         out_len+8(FP), CX
+	MOVQ         base_base+24(FP), SI
+	MOVQ         acc_base+48(FP), R8
+	VBROADCASTSD div+72(FP), Y15
+	MOVQ         $0x4338000000000000, AX
+	MOVQ         AX, X14
+	VPBROADCASTQ X14, Y14
+	MOVQ         $0x0007ffffffffffff, AX
+	MOVQ         AX, X13
+	VPBROADCASTQ X13, Y13
+	MOVQ         $0xfff8000000000000, AX
+	MOVQ         AX, X12
+	VPBROADCASTQ X12, Y12
+	MOVL         $0x7f800000, AX
+	MOVL         AX, X11
+	VPBROADCASTD X11, X11
+	MOVL         $0x00800000, AX
+	MOVL         AX, X10
+	VPBROADCASTD X10, X10
+	VPXOR        X9, X9, X9
+	XORQ         BX, BX
+	SHRQ         $2, CX
+	JZ           fdone
+
+floop:
+	VMOVDQU   (R8)(BX*8), Y0
+	VPCMPGTQ  Y13, Y0, Y1
+	VPCMPGTQ  Y0, Y12, Y2
+	VPOR      Y2, Y1, Y1
+	VPTEST    Y1, Y1
+	JNZ       fdone
+	VPADDQ    Y14, Y0, Y0
+	VSUBPD    Y14, Y0, Y0
+	VDIVPD    Y15, Y0, Y0
+	VCVTPD2PSY Y0, X0
+	VADDPS    (SI)(BX*4), X0, X0
+	VMOVUPS   X0, (DI)(BX*4)
+	VPAND     X11, X0, X1
+	VPADDD    X10, X1, X1
+	VPOR      X1, X9, X9
+	ADDQ      $4, BX
+	DECQ      CX
+	JNZ       floop
+
+fdone:
+	VMOVMSKPS X9, AX
+	VZEROUPPER
+	MOVQ      BX, DX
+	TESTL     AX, AX
+	JZ        fret
+	BTSQ      $63, DX
+
+fret:
+	MOVQ DX, ret+80(FP)
+	RET

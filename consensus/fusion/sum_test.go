@@ -250,3 +250,47 @@ func BenchmarkQuantizeAdd(b *testing.B) {
 		quantizeAdd(acc, v, 1, false)
 	}
 }
+
+// finishMean's AVX2 loop writes the bits of the Go loop, also around and
+// beyond 2^51 (where it hands groups to Go) and when results overflow.
+func TestFinishVectorMatchesGo(t *testing.T) {
+	if !haveQuantizeVector {
+		t.Log("no AVX2 here: the Go loop is the only one (the golden vectors check it)")
+		return
+	}
+	rng := rand.New(rand.NewPCG(8, 8))
+	for trial := range 300 {
+		n := rng.IntN(40)
+		acc, base := make([]int64, n), make([]float32, n)
+		for i := range acc {
+			switch rng.IntN(6) {
+			case 0:
+				acc[i] = 1<<51 - 1 + rng.Int64N(3) // at and past the limit
+			case 1:
+				acc[i] = -(1 << 51) - 1 + rng.Int64N(3)
+			case 2:
+				acc[i] = rng.Int64N(1<<62) - 1<<61
+			default:
+				acc[i] = rng.Int64N(1<<40) - 1<<39
+			}
+			base[i] = float32(rng.NormFloat64())
+			if rng.IntN(20) == 0 {
+				base[i] = float32(math.Inf(1))
+			}
+		}
+		k := 1 + rng.IntN(20000)
+		got, want := make([]float32, n), make([]float32, n)
+		gb := finishMean(got, base, acc, k) & signBit
+		useQuantizeVector = false
+		wb := finishMean(want, base, acc, k) & signBit
+		useQuantizeVector = true
+		if gb != wb {
+			t.Fatalf("trial %d: flag %x, Go %x", trial, gb, wb)
+		}
+		for i := range got {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("trial %d: [%d] acc %d n %d: AVX2 %v, Go %v", trial, i, acc[i], k, got[i], want[i])
+			}
+		}
+	}
+}
