@@ -88,13 +88,15 @@ func (s *normSum) add(name string, lo int, v []float32) error {
 		s.sum += s.cur
 		s.name, s.cur = name, 0
 	}
+	cur := s.cur
 	for i, x := range v {
-		f := float64(x)
-		if math.IsNaN(f) || math.IsInf(f, 0) {
+		if math.Float32bits(x)&0x7f800000 == 0x7f800000 {
 			return fmt.Errorf("tensor %q: element %d is %v", name, lo+i, x)
 		}
-		s.cur += f * f
+		f := float64(x)
+		cur += f * f
 	}
+	s.cur = cur
 	return nil
 }
 
