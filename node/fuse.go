@@ -88,7 +88,7 @@ func openWeights(ctx context.Context, store weightStore, c cid.Cid, max int64) (
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", c, err)
 	}
-	r, err := checkpoint.Open(bytes.NewReader(b), int64(len(b)))
+	r, err := checkpoint.OpenBytes(b) // read in place: fusion views, not copies, its spans
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", c, err)
 	}

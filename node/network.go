@@ -252,6 +252,9 @@ func (s store) ReadFile(ctx context.Context, c cid.Cid, maxBytes int64) ([]byte,
 		s.log.Info("fetched", "cid", c, "bytes", n, "seconds", fmt.Sprintf("%.3f", time.Since(start).Seconds()))
 	}
 	var buf bytes.Buffer
+	if n > 0 && n <= maxBytes {
+		buf.Grow(int(n)) // the file's size: no copies while it grows
+	}
 	if err := s.blocks.Export(ctx, c, &buf); err != nil {
 		return nil, err
 	}

@@ -1,0 +1,160 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/coldnode/coldnode/consensus/fusion"
+	"github.com/coldnode/coldnode/p2p"
+	"github.com/coldnode/coldnode/train/checkpoint"
+	"github.com/coldnode/coldnode/train/deltaenc"
+	"github.com/ipfs/go-cid"
+)
+
+// BenchmarkRoundWork measures, on a real on-disk block store, the work a
+// node does for one round of `coldnode bench round --model 10m` after the
+// last contribution is announced, against copy() of the body in the same
+// run: checking one arriving delta (rows+int8+zstd, as sent), and the
+// round's fusion of 16 deltas, either from the running sum (the deltas
+// added as their checks passed) or by fusion.Fuse from the stored files.
+//
+// go test -run '^$' -bench RoundWork -benchtime 5x ./node
+func BenchmarkRoundWork(b *testing.B) {
+	ctx := context.Background()
+	st, base, deltas := roundFixture(b, 16)
+	ref, err := openWeights(ctx, st, base, 1<<30)
+	if err != nil {
+		b.Fatal(err)
+	}
+	body := bodyBytes(ref)
+	b.Run("check-one", func(b *testing.B) {
+		raw, err := st.ReadFile(ctx, deltas[0], 1<<30)
+		if err != nil {
+			b.Fatal(err)
+		}
+		sum, _ := fusion.NewSum(ref, fusion.DefaultRule)
+		for b.Loop() {
+			inner, err := checkEncodedDelta(ref, raw, 1000)
+			if err != nil {
+				b.Fatal(err)
+			}
+			r, _ := fusion.OpenDelta(inner, ref)
+			in := fusion.Input{ID: deltas[0].String(), Delta: r}
+			if err := sum.Add(in); err != nil {
+				b.Fatal(err)
+			}
+			if err := sum.Remove(in); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	job := fuseJob{Round: 1, Base: base, Rule: "mean"}
+	for _, d := range deltas {
+		job.Deltas = append(job.Deltas, fuseInput{Delta: d})
+	}
+	b.Run("fuse-from-sum", func(b *testing.B) { benchFusion(b, st, job, runningSum(b, st, ref, base, deltas)) })
+	b.Run("fuse-from-files", func(b *testing.B) { benchFusion(b, st, job, nil) })
+	b.Run("copy-body", func(b *testing.B) {
+		src, dst := make([]byte, body), make([]byte, body)
+		b.SetBytes(body)
+		for b.Loop() {
+			copy(dst, src)
+		}
+	})
+}
+
+func benchFusion(b *testing.B, st store, job fuseJob, s *sums) {
+	ctx := context.Background()
+	var want cid.Cid
+	for b.Loop() {
+		done, err := runFusion(ctx, st, job, 1<<30, s)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if want.Defined() && !done.Fused.Equals(want) {
+			b.Fatalf("fused %s, then %s", want, done.Fused)
+		}
+		want = done.Fused
+	}
+}
+
+// runningSum starts a keeper holding the deltas, as after their checks.
+func runningSum(b *testing.B, st store, ref *checkpoint.Reader, base cid.Cid, deltas []cid.Cid) *sums {
+	ctx, cancel := context.WithCancel(context.Background())
+	s := newSums(fusion.DefaultRule, func(context.Context) (*checkpoint.Reader, error) { return ref, nil })
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.run(ctx)
+	}()
+	b.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	for _, d := range deltas {
+		r, err := openDelta(ctx, st, d, 1<<30, ref)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if ok, err := s.add(ctx, base, 1, fusion.Input{ID: d.String(), Delta: r}); !ok || err != nil {
+			b.Fatalf("add: %v %v", ok, err)
+		}
+	}
+	return s
+}
+
+// roundFixture stores a 10M-parameter body (64x1816, 3 x 1816x1816, as
+// swarmbench.MLP10M) and n dense random deltas encoded rows+int8+zstd.
+func roundFixture(b *testing.B, n int) (store, cid.Cid, []cid.Cid) {
+	blocks, err := p2p.OpenBlocks(b.TempDir(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { blocks.Close() })
+	st := store{blocks: blocks, metrics: NewMetrics(), timeout: time.Minute, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	rng := rand.New(rand.NewPCG(5, 5))
+	base := importFile(b, st, mlp10m(rng, 0.05), "")
+	enc, _ := deltaenc.Parse("rows+int8+zstd")
+	var deltas []cid.Cid
+	for range n {
+		deltas = append(deltas, importFile(b, st, mlp10m(rng, 1e-3), enc.String()))
+	}
+	return st, base, deltas
+}
+
+func mlp10m(rng *rand.Rand, scale float64) *checkpoint.File {
+	f := &checkpoint.File{}
+	shapes := [][]int{{64, 1816}, {1816, 1816}, {1816, 1816}, {1816, 1816}}
+	for i, s := range shapes {
+		v := make([]float32, s[0]*s[1])
+		for j := range v {
+			v[j] = float32(scale * rng.NormFloat64())
+		}
+		f.Tensors = append(f.Tensors, checkpoint.NewF32(fmt.Sprintf("body.l%d.w", i), s, v))
+	}
+	return f
+}
+
+func importFile(b *testing.B, st store, f *checkpoint.File, encoding string) cid.Cid {
+	var data []byte
+	var err error
+	if encoding == "" {
+		data, err = checkpoint.Encode(f)
+	} else {
+		e, _ := deltaenc.Parse(encoding)
+		data, err = deltaenc.Encode(f, e)
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := st.ImportBytes(context.Background(), data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return c
+}
