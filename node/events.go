@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/coldnode/coldnode/consensus"
+	"github.com/coldnode/coldnode/consensus/fusion"
 	"github.com/ipfs/go-cid"
 )
 
@@ -188,6 +189,30 @@ func (rt *runtime) onTrained(ctx context.Context, d trainDone) {
 		n.log.Warn("proposal not accepted", "round", d.Job.Round, "base", d.Job.Base, "err", err)
 	default:
 		n.emit(Event{Kind: "trained", Round: d.Job.Round, Base: d.Job.Base.String(), Text: fmt.Sprintf("delta %s", d.Own.Delta)})
+		rt.addOwn(ctx, d.Job, delta)
 	}
 	rt.maybeTrain()
+}
+
+// addOwn adds the node's own delta to the round's running sum in the
+// background (other deltas are added by their checks), so the round's
+// fusion need not read it. A failure only costs that read later.
+func (rt *runtime) addOwn(ctx context.Context, job trainJob, delta cid.Cid) {
+	if rt.sums == nil {
+		return
+	}
+	rt.spawn(ctx, "sum "+delta.String(), func(ctx context.Context) consensus.Message {
+		ref, err := rt.genesisWeights(ctx)
+		if err != nil {
+			return nil
+		}
+		r, err := openDelta(ctx, rt.store, delta, rt.genesis.Params.MaxDelta, ref)
+		if err != nil {
+			return nil
+		}
+		if _, err := rt.sums.add(ctx, job.Base, job.Round, fusion.Input{ID: delta.String(), Delta: r}); err != nil {
+			rt.n.log.Warn("own delta not added to the running sum", "round", job.Round, "err", err)
+		}
+		return nil
+	})
 }
