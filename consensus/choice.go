@@ -152,11 +152,8 @@ func (m *Machine) considerParent(p cid.Cid) {
 		return
 	}
 	key := fuseKey(p, set)
-	if m.fusions[key] != nil || m.liveRecord(key) {
-		if f := m.fusions[key]; f != nil && f.result.Defined() && !m.liveRecord(key) {
-			m.build(f)
-		}
-		return
+	if m.liveRecord(key) {
+		return // verifying that record fuses this very set
 	}
 	c := m.since[p]
 	if c.key != key {
@@ -167,9 +164,37 @@ func (m *Machine) considerParent(p cid.Cid) {
 		closeAt = c.since
 	}
 	if m.now.Before(closeAt.Add(c.wait)) {
+		m.speculate(key, p, set)
 		return
 	}
+	m.requestBuild(key, p, set)
+}
+
+// speculate fuses set on p while this peer waits its backoff (build
+// false), so the fusion runs alongside the first-ranked builder's and a
+// record holding the same set validates as soon as it arrives. At most one
+// speculative fusion per parent runs at a time: a set that grew meanwhile
+// is fused when the older one finishes (which is kept, as every fusion is,
+// until finality prunes it).
+func (m *Machine) speculate(key string, p cid.Cid, set []cid.Cid) {
+	if m.fusions[key] != nil {
+		return
+	}
+	if f := m.fusions[m.spec[p]]; f != nil && f.running() {
+		return
+	}
+	m.spec[p] = key
+	m.requestFusion(key, p, set, false)
+}
+
+// requestBuild marks the fusion of set on p to be built once its backoff
+// expired, requesting it if needed; a fusion that finished already
+// (speculatively, or verifying a record since found invalid) is built now.
+func (m *Machine) requestBuild(key string, p cid.Cid, set []cid.Cid) {
 	m.requestFusion(key, p, set, true)
+	if f := m.fusions[key]; f.result.Defined() {
+		m.build(f)
+	}
 }
 
 // closeTime applies the close rule to the head: the quorum was reached and

@@ -38,6 +38,9 @@ type tnode struct {
 	store    map[cid.Cid][]byte
 	withhold bool
 	down     bool
+	fuses    int       // FuseJobs received
+	holdFuse bool      // keep FuseJobs unanswered in held (a fusion in flight)
+	held     []FuseJob // until release answers them
 }
 
 type outMsg struct {
@@ -75,6 +78,21 @@ func (c *cluster) add(name string) *tnode {
 	} else {
 		c.order = append(c.order, name)
 	}
+	c.nodes[name] = n
+	return n
+}
+
+// addObserver adds a peer without a signer: it verifies and follows the
+// chain, ranks last for building and never contributes.
+func (c *cluster) addObserver(name string) *tnode {
+	cfg := DefaultConfig(c.genesis, nil)
+	cfg.BuildSpread, cfg.SpotCheck, cfg.Seed = c.spread, c.spot, uint64(len(c.order))
+	m, err := New(cfg, c.now)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	n := &tnode{name: name, m: m, store: map[cid.Cid][]byte{}}
+	c.order = append(c.order, name)
 	c.nodes[name] = n
 	return n
 }
@@ -152,9 +170,28 @@ func modelFuse(job FuseJob) cid.Cid {
 }
 
 func (c *cluster) fuse(n *tnode, job FuseJob) {
+	n.fuses++
+	if n.holdFuse {
+		c.printf("%s: fuse round=%d inputs=%d held", n.name, job.Round, len(job.Inputs))
+		n.held = append(n.held, job)
+		return
+	}
 	f := modelFuse(job)
 	c.printf("%s: fuse round=%d inputs=%d -> %s", n.name, job.Round, len(job.Inputs), short(f))
 	c.step(n, Fused{Key: job.Key, Fused: f})
+}
+
+// release answers the fusions n held so far, in order (later ones are
+// held too while n.holdFuse is set).
+func (c *cluster) release(n *tnode) {
+	jobs := n.held
+	n.held = nil
+	for _, job := range jobs {
+		f := modelFuse(job)
+		c.printf("%s: fused round=%d inputs=%d -> %s", n.name, job.Round, len(job.Inputs), short(f))
+		c.step(n, Fused{Key: job.Key, Fused: f})
+	}
+	c.process(n)
 }
 
 func (c *cluster) step(n *tnode, msg Message) {

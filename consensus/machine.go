@@ -59,6 +59,7 @@ type Machine struct {
 	headWeight            int
 	opened, quorumAt      map[cid.Cid]time.Time
 	since                 map[cid.Cid]candidate
+	spec                  map[cid.Cid]string // parent -> key of its latest speculative fusion
 	lastAnnounce, started time.Time
 	dirty, deferred       map[cid.Cid]bool
 	considerDirty         bool
@@ -121,6 +122,7 @@ func (m *Machine) initMaps() {
 	m.bases, m.byKey, m.fusions = map[cid.Cid]baseInfo{}, map[string][]cid.Cid{}, map[string]*fusion{}
 	m.wanted, m.opened, m.quorumAt = map[cid.Cid]time.Time{}, map[cid.Cid]time.Time{}, map[cid.Cid]time.Time{}
 	m.since, m.dirty, m.deferred = map[cid.Cid]candidate{}, map[cid.Cid]bool{}, map[cid.Cid]bool{}
+	m.spec = map[cid.Cid]string{}
 	m.checkingN, m.okN, m.tasks = map[cid.Cid]int{}, map[cid.Cid]int{}, map[string]string{}
 	m.aliveMemo, m.unavailable = map[cid.Cid]bool{}, map[cid.Cid]bool{}
 }

@@ -60,6 +60,7 @@ func (m *Machine) dropRecord(id cid.Cid, rs *record) {
 	delete(m.opened, rs.r.Parent)
 	delete(m.quorumAt, rs.r.Parent)
 	delete(m.since, rs.r.Parent)
+	delete(m.spec, rs.r.Parent)
 	delete(m.deferred, id)
 	delete(m.dirty, id)
 }

@@ -47,6 +47,9 @@ type fusion struct {
 	err    string
 }
 
+// running reports whether the fusion was requested and has not answered.
+func (f *fusion) running() bool { return !f.result.Defined() && f.err == "" }
+
 // fuseKey names the fusion of a contribution set on a parent.
 func fuseKey(parent cid.Cid, set []cid.Cid) string {
 	h := sha256.New()
