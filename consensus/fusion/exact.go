@@ -167,7 +167,12 @@ func (j *job) quantizeAll(a []int64, c, e int) int {
 // bit must discard acc.
 func quantize4(acc []int64, a, b, c, d []float32, k *[4]float32) uint32 {
 	n := len(acc) &^ 7
-	bad := quantize4AVX2(acc[:n], a[:n], b[:n], c[:n], d[:n], k)
+	var bad uint32
+	if *k == [4]float32{1, 1, 1, 1} {
+		bad = quantize4PlainAVX2(acc[:n], a[:n], b[:n], c[:n], d[:n])
+	} else {
+		bad = quantize4AVX2(acc[:n], a[:n], b[:n], c[:n], d[:n], k)
+	}
 	if n < len(acc) {
 		rest := acc[n:]
 		bad |= quantizeAddGo(rest, a[n:len(acc)], k[0], false)

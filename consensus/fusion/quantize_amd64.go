@@ -22,3 +22,8 @@ func quantize4AVX2(acc []int64, a, b, c, d []float32, k *[4]float32) uint32
 //
 //go:noescape
 func finishAVX2(out, base []float32, acc []int64, div float64) uint64
+
+// quantize4PlainAVX2 is quantize4AVX2 with every multiplier 1.
+//
+//go:noescape
+func quantize4PlainAVX2(acc []int64, a, b, c, d []float32) uint32

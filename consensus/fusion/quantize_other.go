@@ -16,3 +16,7 @@ func quantize4AVX2(acc []int64, a, b, c, d []float32, k *[4]float32) uint32 {
 func finishAVX2(out, base []float32, acc []int64, div float64) uint64 {
 	panic("fusion: no vector finish on this processor")
 }
+
+func quantize4PlainAVX2(acc []int64, a, b, c, d []float32) uint32 {
+	panic("fusion: no vector quantize on this processor")
+}
