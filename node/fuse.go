@@ -1,9 +1,10 @@
 package node
 
 import (
-	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 
 	"github.com/coldnode/coldnode/consensus/fusion"
 	"github.com/coldnode/coldnode/train/checkpoint"
@@ -32,55 +33,103 @@ type fuseDone struct {
 	Sum   bool // written from the running sum (see sums)
 }
 
+// fusedStore is the store a fusion reads from and writes its result to.
+type fusedStore interface {
+	weightStore
+	Import(ctx context.Context, r io.Reader) (cid.Cid, error)
+}
+
 // runFusion reads the base and every delta from the store (fetching what is
 // missing), fuses them and imports the result, returning its CID. Every peer
-// computing the same job gets the same bytes and so the same CID.
-func runFusion(ctx context.Context, store weightStore, job fuseJob, maxBytes int64, sums *sums) (fuseDone, error) {
+// computing the same job gets the same bytes and so the same CID. Under a
+// mean rule the running sum serves the job when it covers its round; the
+// fused file streams into the store either way, never held whole.
+func runFusion(ctx context.Context, st fusedStore, job fuseJob, maxBytes int64, sums *sums) (fuseDone, error) {
 	done := fuseDone{Job: job}
 	faultPoint("fuse")
 	rule, err := fusion.ParseRule(job.Rule)
 	if err != nil {
 		return done, fmt.Errorf("fusion rule %q: %w", job.Rule, err)
 	}
-	base, err := openWeights(ctx, store, job.Base, 4*maxBytes+(64<<20))
+	base, err := openWeights(ctx, st, job.Base, 4*maxBytes+(64<<20))
 	if err != nil {
 		return done, fmt.Errorf("fusion base: %w", err)
 	}
 	open := func(ctx context.Context, c cid.Cid) (*checkpoint.Reader, error) {
-		return openDelta(ctx, store, c, maxBytes, base)
+		return openDelta(ctx, st, c, maxBytes, base)
 	}
-	if rep := sums.fuse(ctx, sumFuse{job: job, base: base, open: open}); rep.handled {
-		return importFused(ctx, store, done, rep.fused, rep.err)
+	if sums != nil {
+		done.Fused, done.Bytes, err = importStream(ctx, st, func(w io.Writer) error {
+			return sums.fuse(ctx, sumFuse{job: job, base: base, open: open, w: w})
+		})
+		if !errors.Is(err, errNotCovered) {
+			done.Sum = true
+			return done, fusionError(job, err)
+		}
 	}
 	inputs := make([]fusion.Input, len(job.Deltas))
 	for i, d := range job.Deltas {
-		r, err := openDelta(ctx, store, d.Delta, maxBytes, base)
+		r, err := open(ctx, d.Delta)
 		if err != nil {
 			return done, fmt.Errorf("fusion delta: %w", err)
 		}
 		inputs[i] = fusion.Input{ID: d.Delta.String(), Examples: d.Examples, Delta: r}
 	}
-	var buf bytes.Buffer
-	if _, err := fusion.Fuse(&buf, base, inputs, rule); err != nil {
-		return done, fmt.Errorf("fuse round %d: %w", job.Round, err)
-	}
-	done.Bytes = int64(buf.Len())
-	if done.Fused, err = store.ImportBytes(ctx, buf.Bytes()); err != nil {
-		return done, fmt.Errorf("import fused base of round %d: %w", job.Round, err)
-	}
-	return done, nil
+	done.Fused, done.Bytes, err = importStream(ctx, st, func(w io.Writer) error {
+		_, err := fusion.Fuse(w, base, inputs, rule)
+		return err
+	})
+	return done, fusionError(job, err)
 }
 
-// importFused stores the fused file the running sum wrote.
-func importFused(ctx context.Context, store weightStore, done fuseDone, fused []byte, err error) (fuseDone, error) {
+// fusionError names the round in a fusion's error; a failed import is
+// already named as one.
+func fusionError(job fuseJob, err error) error {
+	if err == nil || errors.Is(err, errImport) {
+		return err
+	}
+	return fmt.Errorf("fuse round %d: %w", job.Round, err)
+}
+
+// errImport marks a failure to store the fused file (not a verdict on the
+// inputs).
+var errImport = errors.New("import fused base")
+
+// importStream imports into st what write writes, through a pipe, and
+// syncs the store: the file is never held whole. It returns write's error
+// as it is, and a failed import wrapped in errImport.
+func importStream(ctx context.Context, st fusedStore, write func(io.Writer) error) (cid.Cid, int64, error) {
+	pr, pw := io.Pipe()
+	var n int64
+	werr := make(chan error, 1)
+	go func() {
+		cw := &countingWriter{w: pw}
+		err := write(cw)
+		n = cw.n
+		pw.CloseWithError(err) // nil: the reader sees EOF
+		werr <- err
+	}()
+	c, err := st.Import(ctx, pr)
+	pr.CloseWithError(errImport) // a writer still writing stops
+	if wErr := <-werr; wErr != nil {
+		return cid.Undef, 0, wErr
+	}
 	if err != nil {
-		return done, err
+		return cid.Undef, 0, fmt.Errorf("%w: %w", errImport, err)
 	}
-	done.Bytes, done.Sum = int64(len(fused)), true
-	if done.Fused, err = store.ImportBytes(ctx, fused); err != nil {
-		return done, fmt.Errorf("import fused base of round %d: %w", done.Job.Round, err)
-	}
-	return done, nil
+	return c, n, nil
+}
+
+// countingWriter counts the bytes written through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 func openWeights(ctx context.Context, store weightStore, c cid.Cid, max int64) (*checkpoint.Reader, error) {

@@ -26,7 +26,7 @@ import (
 // go test -run '^$' -bench RoundWork -benchtime 5x ./node
 func BenchmarkRoundWork(b *testing.B) {
 	ctx := context.Background()
-	st, base, deltas := roundFixture(b, 16)
+	st, base, deltas := roundFixture(b, 16, 1816)
 	ref, err := openWeights(ctx, st, base, 1<<30)
 	if err != nil {
 		b.Fatal(err)
@@ -108,9 +108,9 @@ func runningSum(b *testing.B, st store, ref *checkpoint.Reader, base cid.Cid, de
 	return s
 }
 
-// roundFixture stores a 10M-parameter body (64x1816, 3 x 1816x1816, as
+// roundFixture stores an mlp body (width 1816: the 10M-parameter body of
 // swarmbench.MLP10M) and n dense random deltas encoded rows+int8+zstd.
-func roundFixture(b *testing.B, n int) (store, cid.Cid, []cid.Cid) {
+func roundFixture(b testing.TB, n, width int) (store, cid.Cid, []cid.Cid) {
 	blocks, err := p2p.OpenBlocks(b.TempDir(), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		b.Fatal(err)
@@ -118,18 +118,20 @@ func roundFixture(b *testing.B, n int) (store, cid.Cid, []cid.Cid) {
 	b.Cleanup(func() { blocks.Close() })
 	st := store{blocks: blocks, metrics: NewMetrics(), timeout: time.Minute, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	rng := rand.New(rand.NewPCG(5, 5))
-	base := importFile(b, st, mlp10m(rng, 0.05), "")
+	base := importFile(b, st, mlp(rng, 0.05, width), "")
 	enc, _ := deltaenc.Parse("rows+int8+zstd")
 	var deltas []cid.Cid
 	for range n {
-		deltas = append(deltas, importFile(b, st, mlp10m(rng, 1e-3), enc.String()))
+		deltas = append(deltas, importFile(b, st, mlp(rng, 1e-3, width), enc.String()))
 	}
 	return st, base, deltas
 }
 
-func mlp10m(rng *rand.Rand, scale float64) *checkpoint.File {
+// mlp is a body of 64 x width and three width x width layers (width 1816:
+// 10.02 M values).
+func mlp(rng *rand.Rand, scale float64, width int) *checkpoint.File {
 	f := &checkpoint.File{}
-	shapes := [][]int{{64, 1816}, {1816, 1816}, {1816, 1816}, {1816, 1816}}
+	shapes := [][]int{{64, width}, {width, width}, {width, width}, {width, width}}
 	for i, s := range shapes {
 		v := make([]float32, s[0]*s[1])
 		for j := range v {
@@ -140,7 +142,7 @@ func mlp10m(rng *rand.Rand, scale float64) *checkpoint.File {
 	return f
 }
 
-func importFile(b *testing.B, st store, f *checkpoint.File, encoding string) cid.Cid {
+func importFile(b testing.TB, st store, f *checkpoint.File, encoding string) cid.Cid {
 	var data []byte
 	var err error
 	if encoding == "" {

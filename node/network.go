@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"strings"
@@ -280,4 +281,13 @@ func stallWatch(ctx context.Context, d time.Duration, next p2p.Progress) (contex
 		next(done, total)
 	}
 	return ctx, progress, func() { t.Stop(); cancel(nil) }
+}
+
+// Import stores what r holds as a UnixFS file, durably.
+func (s store) Import(ctx context.Context, r io.Reader) (cid.Cid, error) {
+	c, err := s.blocks.Import(ctx, r)
+	if err != nil {
+		return cid.Undef, err
+	}
+	return c, s.blocks.Sync(ctx)
 }

@@ -1,10 +1,10 @@
 package node
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 
 	"github.com/coldnode/coldnode/consensus/fusion"
@@ -43,11 +43,13 @@ type sumAdd struct {
 	in    fusion.Input
 }
 
-// sumFuse asks for the fused file of job. open reads and opens one delta.
+// sumFuse asks for the fused file of job, written to w. open reads and
+// opens one delta.
 type sumFuse struct {
 	job  fuseJob
 	base *checkpoint.Reader
 	open func(ctx context.Context, c cid.Cid) (*checkpoint.Reader, error)
+	w    io.Writer
 }
 
 // sumReply: handled is false when the sum does not cover the request (an
@@ -56,7 +58,6 @@ type sumFuse struct {
 type sumReply struct {
 	handled bool
 	err     error
-	fused   []byte
 }
 
 // sumState is run's state.
@@ -121,9 +122,14 @@ func (s *sums) add(ctx context.Context, base cid.Cid, round uint64, in fusion.In
 	return rep.handled, rep.err
 }
 
-// fuse returns the fused file of job from the sum, if it covers job.
-func (s *sums) fuse(ctx context.Context, f sumFuse) sumReply {
-	return s.ask(ctx, sumReq{fuse: &f})
+// fuse writes the fused file of job to f.w from the sum; errNotCovered
+// (before anything is written) when the sum does not cover job's round.
+func (s *sums) fuse(ctx context.Context, f sumFuse) error {
+	rep := s.ask(ctx, sumReq{fuse: &f})
+	if !rep.handled {
+		return errNotCovered
+	}
+	return rep.err
 }
 
 func (s *sums) serveAdd(ctx context.Context, st *sumState, a *sumAdd) sumReply {
@@ -164,12 +170,8 @@ func (s *sums) serveFuse(ctx context.Context, st *sumState, f *sumFuse) sumReply
 	if err := s.match(ctx, st.sum, f); err != nil {
 		return sumReply{handled: true, err: err}
 	}
-	var buf bytes.Buffer
-	buf.Grow(int(bodyBytes(f.base)) + 64<<10)
-	if _, err := st.sum.WriteMean(&buf, f.base); err != nil {
-		return sumReply{handled: true, err: fmt.Errorf("fuse round %d: %w", f.job.Round, err)}
-	}
-	return sumReply{handled: true, fused: buf.Bytes()}
+	_, err := st.sum.WriteMean(f.w, f.base)
+	return sumReply{handled: true, err: err}
 }
 
 // match adds and removes deltas until sum holds exactly job's multiset.

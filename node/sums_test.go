@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"testing"
 
@@ -106,9 +107,9 @@ func TestSumsFuseMatchesFuse(t *testing.T) {
 		}
 	}
 	set := []cid.Cid{fx.ids[0], fx.ids[2], fx.ids[3], fx.ids[4], fx.ids[4]} // not 1; 4 twice
-	rep := s.fuse(ctx, sumFuse{job: fx.job(7, base, set...), base: fx.base, open: fx.open})
-	if !rep.handled || rep.err != nil {
-		t.Fatalf("fuse: handled %v, err %v", rep.handled, rep.err)
+	var got bytes.Buffer
+	if err := s.fuse(ctx, sumFuse{job: fx.job(7, base, set...), base: fx.base, open: fx.open, w: &got}); err != nil {
+		t.Fatalf("fuse: %v", err)
 	}
 	var want bytes.Buffer
 	var ins []fusion.Input
@@ -118,7 +119,7 @@ func TestSumsFuseMatchesFuse(t *testing.T) {
 	if _, err := fusion.Fuse(&want, fx.base, ins, fusion.DefaultRule); err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(rep.fused, want.Bytes()) {
+	if !bytes.Equal(got.Bytes(), want.Bytes()) {
 		t.Fatal("the running sum's fused file differs from fusion.Fuse of the same set")
 	}
 }
@@ -140,8 +141,9 @@ func TestSumsFollowsNewestRound(t *testing.T) {
 	if h, _ := s.add(ctx, b7fork, 8, in); h {
 		t.Error("another base of the same round was handled")
 	}
-	if rep := s.fuse(ctx, sumFuse{job: fx.job(7, b7, fx.ids[0]), base: fx.base, open: fx.open}); rep.handled {
-		t.Error("an older round's fusion was handled")
+	var out bytes.Buffer
+	if err := s.fuse(ctx, sumFuse{job: fx.job(7, b7, fx.ids[0]), base: fx.base, open: fx.open, w: &out}); !errors.Is(err, errNotCovered) || out.Len() > 0 {
+		t.Errorf("an older round's fusion: %v, %d bytes written; want errNotCovered and nothing", err, out.Len())
 	}
 }
 
@@ -167,9 +169,60 @@ func TestSumsVerdictsMatchCheckRule(t *testing.T) {
 	if !handled || err == nil || want == nil || err.Error() != want.Error() {
 		t.Fatalf("add of a delta out of range: handled %v, err %v; CheckRule %v", handled, err, want)
 	}
-	rep := s.fuse(ctx, sumFuse{job: fx.job(3, base, fx.ids[1], bad), base: fx.base, open: fx.open})
+	err = s.fuse(ctx, sumFuse{job: fx.job(3, base, fx.ids[1], bad), base: fx.base, open: fx.open, w: io.Discard})
 	var de *fusion.DeltaError
-	if !rep.handled || !errors.As(rep.err, &de) || de.ID != bad.String() {
-		t.Fatalf("fuse naming the bad delta: handled %v, err %v", rep.handled, rep.err)
+	if !errors.As(err, &de) || de.ID != bad.String() {
+		t.Fatalf("fuse naming the bad delta: %v", err)
+	}
+}
+
+// On a real block store, a fusion served by the running sum and one read
+// from the stored files give the same CID, and both stream into the store.
+func TestRunFusionSumMatchesFiles(t *testing.T) {
+	ctx := context.Background()
+	st, base, deltas := roundFixture(t, 5, 96)
+	ref, err := openWeights(ctx, st, base, 1<<30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	job := fuseJob{Round: 2, Base: base, Rule: "mean"}
+	for _, d := range append(deltas[1:], deltas[1]) {
+		job.Deltas = append(job.Deltas, fuseInput{Delta: d})
+	}
+	files, err := runFusion(ctx, st, job, 1<<30, nil)
+	if err != nil || files.Sum {
+		t.Fatalf("fusion from files: %v (from sum %v)", err, files.Sum)
+	}
+	s := startSums(t, sumsFixture{base: ref})
+	for _, d := range deltas[:3] { // deltas[0] is not in the job; deltas[3:] come at the fusion
+		r, _ := openDelta(ctx, st, d, 1<<30, ref)
+		if ok, err := s.add(ctx, base, 2, fusion.Input{ID: d.String(), Delta: r}); !ok || err != nil {
+			t.Fatalf("add: %v %v", ok, err)
+		}
+	}
+	fromSum, err := runFusion(ctx, st, job, 1<<30, s)
+	if err != nil || !fromSum.Sum {
+		t.Fatalf("fusion from the sum: %v (from sum %v)", err, fromSum.Sum)
+	}
+	if !fromSum.Fused.Equals(files.Fused) || fromSum.Bytes != files.Bytes || files.Bytes == 0 {
+		t.Fatalf("from the sum %s (%d bytes), from files %s (%d bytes)", fromSum.Fused, fromSum.Bytes, files.Fused, files.Bytes)
+	}
+}
+
+// A fusion whose writer fails returns the writer's error itself (so a
+// *fusion.DeltaError still names the delta) and leaves no goroutine
+// blocked on the pipe.
+func TestImportStreamWriterError(t *testing.T) {
+	st, _, _ := roundFixture(t, 0, 8)
+	bad := &fusion.DeltaError{ID: "d", Err: fusion.ErrRange}
+	_, _, err := importStream(context.Background(), st, func(w io.Writer) error {
+		if _, err := w.Write(make([]byte, 3<<20)); err != nil {
+			return err
+		}
+		return bad
+	})
+	var de *fusion.DeltaError
+	if !errors.As(err, &de) || de.ID != "d" || errors.Is(err, errImport) {
+		t.Fatalf("err = %v, want the writer's DeltaError", err)
 	}
 }
