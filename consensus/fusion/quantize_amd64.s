@@ -92,6 +92,7 @@ qret:
 // (the caller subtracts the constant's bits once per delta), and folds
 // their magnitudes' bits into Y9.
 #define Q1(PTR, K) \
+	PREFETCHT0   4096(PTR)(BX*1)    \
 	VMULPS       (PTR)(BX*1), K, Y0 \
 	VPAND        Y10, Y0, Y1        \
 	VPMAXUD      Y1, Y9, Y9         \
@@ -236,6 +237,7 @@ fret:
 
 // Q1PLAIN is Q1 with k = 1: the floats are widened straight from memory.
 #define Q1PLAIN(PTR) \
+	PREFETCHT0 4096(PTR)(BX*1)     \
 	VPAND     (PTR)(BX*1), Y10, Y1 \
 	VPMAXUD   Y1, Y9, Y9           \
 	VCVTPS2PD (PTR)(BX*1), Y2      \
