@@ -10,6 +10,8 @@
 // QUANT8 converts the eight floats at (SI) into q in Y2 (low four) and Y3
 // (high four), zeroing bad lanes and OR-ing their flags into Y10.
 #define QUANT8 \
+	PREFETCHT0   4096(SI)         \
+	PREFETCHT0   8192(DI)         \
 	VMOVUPS      (SI), Y0         \
 	VMULPS       Y15, Y0, Y0      \
 	VPAND        Y12, Y0, Y1      \
