@@ -29,7 +29,12 @@ func (n *Node) FetchFrom(ctx context.Context, from []peer.ID, root cid.Cid, maxB
 		if final(ctx, err) {
 			return done, err
 		}
-		n.log.Warn("direct fetch failed; trying the next peer", "cid", root, "peer", p, "err", err)
+		if errors.Is(err, ErrRefused) {
+			// The usual answer of a peer asked before it has the file.
+			n.log.Debug("peer does not have it; trying the next peer", "cid", root, "peer", p, "err", err)
+		} else {
+			n.log.Warn("direct fetch failed; trying the next peer", "cid", root, "peer", p, "err", err)
+		}
 		errs = append(errs, err)
 	}
 	done, err := n.blocks.Fetch(ctx, root, maxBytes, progress)
