@@ -85,17 +85,8 @@ func benchFusion(b *testing.B, st store, job fuseJob, s *sums) {
 
 // runningSum starts a keeper holding the deltas, as after their checks.
 func runningSum(b *testing.B, st store, ref *checkpoint.Reader, base cid.Cid, deltas []cid.Cid) *sums {
-	ctx, cancel := context.WithCancel(context.Background())
-	s := newSums(fusion.DefaultRule, func(context.Context) (*checkpoint.Reader, error) { return ref, nil })
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		s.run(ctx)
-	}()
-	b.Cleanup(func() {
-		cancel()
-		<-done
-	})
+	ctx := context.Background()
+	s := startSums(b, sumsFixture{base: ref})
 	for _, d := range deltas {
 		r, err := openDelta(ctx, st, d, 1<<30, ref)
 		if err != nil {

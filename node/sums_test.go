@@ -76,7 +76,7 @@ func (fx sumsFixture) job(round uint64, base cid.Cid, ids ...cid.Cid) fuseJob {
 }
 
 // startSums runs a keeper for the tests' lifetime.
-func startSums(t *testing.T, fx sumsFixture) *sums {
+func startSums(t testing.TB, fx sumsFixture) *sums {
 	t.Helper()
 	s := newSums(fusion.DefaultRule, func(context.Context) (*checkpoint.Reader, error) { return fx.base, nil })
 	ctx, cancel := context.WithCancel(context.Background())

@@ -12,17 +12,8 @@ import (
 // buffer (see Fuse), so it holds at most 1 MiB of tensor data; a node can
 // run it when a delta arrives, before the round's fusion.
 func Check(base *checkpoint.Reader, in Input) error {
-	p := &plan{base: base}
-	if base == nil {
-		return fmt.Errorf("%w: no base", ErrInput)
-	}
-	if err := p.setBody(); err != nil {
-		return err
-	}
-	if err := p.setInputs([]Input{in}); err != nil {
-		return err
-	}
-	if err := p.match(in); err != nil {
+	p, err := checkPlan(base, in)
+	if err != nil {
 		return err
 	}
 	buf := make([]float32, min(p.maxElem, spanElems))
@@ -37,4 +28,19 @@ func Check(base *checkpoint.Reader, in Input) error {
 		}
 	}
 	return nil
+}
+
+// checkPlan is the plan of fusing in alone onto base, its tensors matched.
+func checkPlan(base *checkpoint.Reader, in Input) (*plan, error) {
+	if base == nil {
+		return nil, fmt.Errorf("%w: no base", ErrInput)
+	}
+	p := &plan{base: base}
+	if err := p.setBody(); err != nil {
+		return nil, err
+	}
+	if err := p.setInputs([]Input{in}); err != nil {
+		return nil, err
+	}
+	return p, p.match(in)
 }

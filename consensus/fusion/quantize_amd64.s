@@ -106,69 +106,124 @@ qret:
 	VPADDQ       Y2, Y6, Y6         \
 	VPADDQ       Y3, Y7, Y7
 
+// Q4START loads the four-delta passes' constants (Y11 = 1.5*2^16, Y8 =
+// four times its bits, Y10 = the magnitude mask, Y9 = the largest magnitude
+// seen) and turns the value count in CX into the count of eight-value groups.
+#define Q4START \
+	MOVQ         $0x40f8000000000000, AX      \
+	MOVQ         AX, X11                      \
+	VPBROADCASTQ X11, Y11                     \
+	MOVQ         $0x03e0000000000000, AX      \
+	MOVQ         AX, X8                       \
+	VPBROADCASTQ X8, Y8                       \
+	MOVL         $0x7fffffff, AX              \
+	MOVL         AX, X10                      \
+	VPBROADCASTD X10, Y10                     \
+	VPXOR        Y9, Y9, Y9                   \
+	XORQ         BX, BX                       \
+	SHRQ         $3, CX
+
+// Q4STORE removes the four constants from Y6:Y7, adds them to the eight
+// sums at DI and moves to the next group.
+#define Q4STORE \
+	VPSUBQ  Y8, Y6, Y6     \
+	VPSUBQ  Y8, Y7, Y7     \
+	VPADDQ  (DI), Y6, Y6   \
+	VPADDQ  32(DI), Y7, Y7 \
+	VMOVDQU Y6, (DI)       \
+	VMOVDQU Y7, 32(DI)     \
+	ADDQ    $32, BX        \
+	ADDQ    $64, DI
+
+// Q4BAD sets DX to 0x80000000 if a magnitude in Y9 is SumLimit or more
+// (or not finite), else 0.
+#define Q4BAD \
+	MOVL         $0x447fffff, AX \
+	MOVL         AX, X5          \
+	VPBROADCASTD X5, Y5          \
+	VPCMPGTD     Y5, Y9, Y9      \
+	VMOVMSKPS    Y9, AX          \
+	VZEROUPPER                   \
+	XORL         DX, DX          \
+	TESTL        AX, AX          \
+	SETNE        DL              \
+	SHLL         $31, DX
+
+// Q1PLAIN is Q1 with k = 1: the floats are widened straight from memory.
+#define Q1PLAIN(PTR) \
+	PREFETCHT0 4096(PTR)(BX*1)     \
+	VPAND     (PTR)(BX*1), Y10, Y1 \
+	VPMAXUD   Y1, Y9, Y9           \
+	VCVTPS2PD (PTR)(BX*1), Y2      \
+	VCVTPS2PD 16(PTR)(BX*1), Y3    \
+	VADDPD    Y11, Y2, Y2          \
+	VADDPD    Y11, Y3, Y3          \
+	VPADDQ    Y2, Y6, Y6           \
+	VPADDQ    Y3, Y7, Y7
+
 // func quantize4AVX2(acc []int64, a, b, c, d []float32, k *[4]float32) uint32
 //
 // Adds the q of k[0]*a, k[1]*b, k[2]*c and k[3]*d to acc over len(acc) &^ 7
 // values. Bad values are not zeroed (the caller diagnoses and discards the
 // sum); the sign bit of the result is set if there was one.
 TEXT ·quantize4AVX2(SB), NOSPLIT, $0-132
-	MOVQ         acc_base+0(FP), DI
-	MOVQ         acc_len+8(FP), CX
-	MOVQ         a_base+24(FP), R8
-	MOVQ         b_base+48(FP), R9
-	MOVQ         c_base+72(FP), R10
-	MOVQ         d_base+96(FP), R11
 	MOVQ         k+120(FP), AX
 	VBROADCASTSS 0(AX), Y12
 	VBROADCASTSS 4(AX), Y13
 	VBROADCASTSS 8(AX), Y14
 	VBROADCASTSS 12(AX), Y15
-	MOVQ         $0x40f8000000000000, AX
-	MOVQ         AX, X11
-	VPBROADCASTQ X11, Y11
-	MOVQ         $0x03e0000000000000, AX
-	MOVQ         AX, X8
-	VPBROADCASTQ X8, Y8
-	MOVL         $0x7fffffff, AX
-	MOVL         AX, X10
-	VPBROADCASTD X10, Y10
-	VPXOR        Y9, Y9, Y9
-	XORQ         BX, BX
-	SHRQ         $3, CX
+	MOVQ acc_base+0(FP), DI
+	MOVQ acc_len+8(FP), CX
+	MOVQ a_base+24(FP), R8
+	MOVQ b_base+48(FP), R9
+	MOVQ c_base+72(FP), R10
+	MOVQ d_base+96(FP), R11
+	Q4START
 	JZ           q4done
 
 q4loop:
-	VPXOR   Y6, Y6, Y6
-	VPXOR   Y7, Y7, Y7
+	VPXOR Y6, Y6, Y6
+	VPXOR Y7, Y7, Y7
 	Q1(R8, Y12)
 	Q1(R9, Y13)
 	Q1(R10, Y14)
 	Q1(R11, Y15)
-	VPSUBQ  Y8, Y6, Y6
-	VPSUBQ  Y8, Y7, Y7
-	VPADDQ  (DI), Y6, Y6
-	VPADDQ  32(DI), Y7, Y7
-	VMOVDQU Y6, (DI)
-	VMOVDQU Y7, 32(DI)
-	ADDQ    $32, BX
-	ADDQ    $64, DI
-	DECQ    CX
-	JNZ     q4loop
+	Q4STORE
+	DECQ  CX
+	JNZ   q4loop
 
 q4done:
-	MOVL         $0x447fffff, AX
-	MOVL         AX, X5
-	VPBROADCASTD X5, Y5
-	VPCMPGTD     Y5, Y9, Y9
-	VMOVMSKPS    Y9, AX
-	VZEROUPPER
-	XORL         DX, DX
-	TESTL        AX, AX
-	JZ           q4ret
-	MOVL         $0x80000000, DX
-
-q4ret:
+	Q4BAD
 	MOVL DX, ret+128(FP)
+	RET
+
+// func quantize4PlainAVX2(acc []int64, a, b, c, d []float32) uint32
+//
+// quantize4AVX2 with every multiplier 1.
+TEXT ·quantize4PlainAVX2(SB), NOSPLIT, $0-124
+	MOVQ acc_base+0(FP), DI
+	MOVQ acc_len+8(FP), CX
+	MOVQ a_base+24(FP), R8
+	MOVQ b_base+48(FP), R9
+	MOVQ c_base+72(FP), R10
+	MOVQ d_base+96(FP), R11
+	Q4START
+	JZ    p4done
+
+p4loop:
+	VPXOR Y6, Y6, Y6
+	VPXOR Y7, Y7, Y7
+	Q1PLAIN(R8)
+	Q1PLAIN(R9)
+	Q1PLAIN(R10)
+	Q1PLAIN(R11)
+	Q4STORE
+	DECQ  CX
+	JNZ   p4loop
+
+p4done:
+	Q4BAD
+	MOVL DX, ret+120(FP)
 	RET
 
 // func finishAVX2(out, base []float32, acc []int64, div float64) uint32
@@ -235,74 +290,4 @@ fdone:
 
 fret:
 	MOVQ DX, ret+80(FP)
-	RET
-
-// Q1PLAIN is Q1 with k = 1: the floats are widened straight from memory.
-#define Q1PLAIN(PTR) \
-	PREFETCHT0 4096(PTR)(BX*1)     \
-	VPAND     (PTR)(BX*1), Y10, Y1 \
-	VPMAXUD   Y1, Y9, Y9           \
-	VCVTPS2PD (PTR)(BX*1), Y2      \
-	VCVTPS2PD 16(PTR)(BX*1), Y3    \
-	VADDPD    Y11, Y2, Y2          \
-	VADDPD    Y11, Y3, Y3          \
-	VPADDQ    Y2, Y6, Y6           \
-	VPADDQ    Y3, Y7, Y7
-
-// func quantize4PlainAVX2(acc []int64, a, b, c, d []float32) uint32
-//
-// quantize4AVX2 with every multiplier 1.
-TEXT ·quantize4PlainAVX2(SB), NOSPLIT, $0-124
-	MOVQ         acc_base+0(FP), DI
-	MOVQ         acc_len+8(FP), CX
-	MOVQ         a_base+24(FP), R8
-	MOVQ         b_base+48(FP), R9
-	MOVQ         c_base+72(FP), R10
-	MOVQ         d_base+96(FP), R11
-	MOVQ         $0x40f8000000000000, AX
-	MOVQ         AX, X11
-	VPBROADCASTQ X11, Y11
-	MOVQ         $0x03e0000000000000, AX
-	MOVQ         AX, X8
-	VPBROADCASTQ X8, Y8
-	MOVL         $0x7fffffff, AX
-	MOVL         AX, X10
-	VPBROADCASTD X10, Y10
-	VPXOR        Y9, Y9, Y9
-	XORQ         BX, BX
-	SHRQ         $3, CX
-	JZ           p4done
-
-p4loop:
-	VPXOR   Y6, Y6, Y6
-	VPXOR   Y7, Y7, Y7
-	Q1PLAIN(R8)
-	Q1PLAIN(R9)
-	Q1PLAIN(R10)
-	Q1PLAIN(R11)
-	VPSUBQ  Y8, Y6, Y6
-	VPSUBQ  Y8, Y7, Y7
-	VPADDQ  (DI), Y6, Y6
-	VPADDQ  32(DI), Y7, Y7
-	VMOVDQU Y6, (DI)
-	VMOVDQU Y7, 32(DI)
-	ADDQ    $32, BX
-	ADDQ    $64, DI
-	DECQ    CX
-	JNZ     p4loop
-
-p4done:
-	MOVL         $0x447fffff, AX
-	MOVL         AX, X5
-	VPBROADCASTD X5, Y5
-	VPCMPGTD     Y5, Y9, Y9
-	VMOVMSKPS    Y9, AX
-	VZEROUPPER
-	XORL         DX, DX
-	TESTL        AX, AX
-	JZ           p4ret
-	MOVL         $0x80000000, DX
-
-p4ret:
-	MOVL DX, ret+120(FP)
 	RET

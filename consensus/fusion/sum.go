@@ -299,17 +299,8 @@ func CheckRule(base *checkpoint.Reader, in Input, rule Rule) error {
 	if err := rule.Validate(); err != nil {
 		return err
 	}
-	if base == nil {
-		return fmt.Errorf("%w: no base", ErrInput)
-	}
-	p := &plan{base: base}
-	if err := p.setBody(); err != nil {
-		return err
-	}
-	if err := p.setInputs([]Input{in}); err != nil {
-		return err
-	}
-	if err := p.match(in); err != nil {
+	p, err := checkPlan(base, in)
+	if err != nil {
 		return err
 	}
 	buf := make([]float32, min(p.maxElem, spanElems))
