@@ -36,7 +36,7 @@ func (rt *runtime) checkSent(ctx context.Context, b []byte, bound float64) ([]by
 	if !deltaenc.Compressed(b) && !encodedHeader(b) {
 		return b, checkDelta(b, bound)
 	}
-	ref, err := rt.genesisWeights(ctx)
+	ref, err := rt.genesisLayout(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("genesis weights: %w", err)
 	}

@@ -94,3 +94,29 @@ func TestCheckEncodedRejects(t *testing.T) {
 		}
 	}
 }
+
+// The genesis layout the node keeps (the header alone) judges deltas as
+// the whole genesis file does.
+func TestGenesisLayoutJudgesLikeTheWeights(t *testing.T) {
+	full := encodeDelta(t, checkpoint.NewF32("body.emb", []int{4, 2}, []float32{1, 2, 3, 4, 5, 6, 7, 8}),
+		checkpoint.NewF32("body.b", []int{2}, []float32{9, 10}), checkpoint.NewF32("head.w", []int{2}, []float32{0, 0}))
+	ref, _ := checkpoint.OpenBytes(full)
+	layout, err := layoutOf(full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if deltaenc.Limit(layout) != deltaenc.Limit(ref) || strings.Join(layout.Names(), ",") != strings.Join(ref.Names(), ",") {
+		t.Fatalf("layout %v (limit %d), weights %v (limit %d)", layout.Names(), deltaenc.Limit(layout), ref.Names(), deltaenc.Limit(ref))
+	}
+	e, _ := deltaenc.Parse("rows+int8+zstd")
+	good, _ := deltaenc.Encode(goodDelta(), e)
+	for _, bound := range []float64{5.01, 4.9} {
+		a, b := checkEncoded(layout, good, bound), checkEncoded(ref, good, bound)
+		if (a == nil) != (b == nil) {
+			t.Errorf("bound %v: layout says %v, weights say %v", bound, a, b)
+		}
+	}
+	if _, err := layoutOf(full[:len(full)-4]); err == nil {
+		t.Error("a truncated genesis file opened as a layout")
+	}
+}

@@ -1,24 +1,29 @@
 package node
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"sync"
 
 	"github.com/coldnode/coldnode/train/checkpoint"
 )
 
-// genesisRef holds the genesis weights once read: every delta check matches
-// a delta against them, and reading them again per check cost a whole body
-// of memory and an export from the block store each time.
+// genesisRef holds the genesis layout once read: every delta check matches
+// a delta against it (tensor names, shapes and dtypes), and reading the
+// genesis file again per check cost a whole body of memory and an export
+// from the block store each time. Only the header is kept: no check reads
+// the genesis values, so holding them cost a body of memory for nothing.
 type genesisRef struct {
 	mu sync.Mutex // checks run concurrently
 	r  *checkpoint.Reader
 }
 
-// genesisWeights returns the genesis weights, reading them on first use.
+// genesisLayout returns the genesis layout, reading it on first use: a
+// Reader of the genesis file's header whose tensor data reads as zeros.
 // The Reader is read-only, so concurrent checks share it.
-func (rt *runtime) genesisWeights(ctx context.Context) (*checkpoint.Reader, error) {
+func (rt *runtime) genesisLayout(ctx context.Context) (*checkpoint.Reader, error) {
 	g := &rt.gref
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -29,10 +34,34 @@ func (rt *runtime) genesisWeights(ctx context.Context) (*checkpoint.Reader, erro
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", rt.genesis.Weights, err)
 	}
-	r, err := checkpoint.OpenBytes(b)
+	r, err := layoutOf(b)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", rt.genesis.Weights, err)
 	}
 	g.r = r
 	return r, nil
+}
+
+// layoutOf opens safetensors bytes b keeping only their header: the
+// returned Reader has b's names, dtypes, shapes and metadata, and reads
+// zeros as tensor data.
+func layoutOf(b []byte) (*checkpoint.Reader, error) {
+	if _, err := checkpoint.OpenBytes(b); err != nil {
+		return nil, err // a bad file is named as itself
+	}
+	n := 8 + binary.LittleEndian.Uint64(b[:8]) // OpenBytes checked it
+	return checkpoint.Open(headerOnly(bytes.Clone(b[:n])), int64(len(b)))
+}
+
+// headerOnly is an io.ReaderAt of a file of which only the first
+// len(headerOnly) bytes are known; the rest reads as zeros.
+type headerOnly []byte
+
+func (h headerOnly) ReadAt(p []byte, off int64) (int, error) {
+	n := 0
+	if off < int64(len(h)) {
+		n = copy(p, h[off:])
+	}
+	clear(p[n:])
+	return len(p), nil
 }

@@ -27,11 +27,13 @@ type sums struct {
 	reqs   chan sumReq
 }
 
-// sumReq is one request: add a checked delta, or fuse a job.
+// sumReq is one request: add a checked delta, fuse a job, or (drop > 0)
+// let go of a sum of round drop or older.
 type sumReq struct {
 	ctx   context.Context
 	add   *sumAdd
 	fuse  *sumFuse
+	drop  uint64
 	reply chan sumReply
 }
 
@@ -65,6 +67,7 @@ type sumState struct {
 	base  cid.Cid
 	round uint64
 	sum   *fusion.Sum
+	floor uint64 // the head's round: no sum is kept for it or older
 }
 
 // newSums returns the keeper for rule, or nil when rule has no exact sum.
@@ -83,15 +86,30 @@ func (s *sums) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case r := <-s.reqs:
-			var rep sumReply
-			if r.add != nil {
-				rep = s.serveAdd(r.ctx, &st, r.add)
-			} else {
-				rep = s.serveFuse(r.ctx, &st, r.fuse)
-			}
-			r.reply <- rep // buffered
+			r.reply <- s.serve(&st, r) // buffered
 		}
 	}
+}
+
+func (s *sums) serve(st *sumState, r sumReq) sumReply {
+	switch {
+	case r.add != nil:
+		return s.serveAdd(r.ctx, st, r.add)
+	case r.fuse != nil:
+		return s.serveFuse(r.ctx, st, r.fuse)
+	}
+	st.floor = max(st.floor, r.drop)
+	if st.sum != nil && st.round <= st.floor {
+		*st = sumState{floor: st.floor} // the head has reached it: free its memory
+	}
+	return sumReply{handled: true}
+}
+
+// drop lets go of the sum if it is of round or older, and keeps none for
+// such rounds from then on: once the head is round r, fusions of round r
+// or before are rare (a rival record) and go through fusion.Fuse.
+func (s *sums) drop(ctx context.Context, round uint64) {
+	s.ask(ctx, sumReq{drop: round})
 }
 
 // ask sends a request and waits for its reply; handled is false if ctx
@@ -146,7 +164,7 @@ func (s *sums) ready(ctx context.Context, st *sumState, base cid.Cid, round uint
 	if st.sum != nil && st.base.Equals(base) {
 		return nil
 	}
-	if st.sum != nil && round <= st.round {
+	if (st.sum != nil && round <= st.round) || round <= st.floor {
 		return errNotCovered
 	}
 	layout, err := s.layout(ctx)
@@ -157,7 +175,7 @@ func (s *sums) ready(ctx context.Context, st *sumState, base cid.Cid, round uint
 	if err != nil {
 		return err
 	}
-	*st = sumState{base: base, round: round, sum: sum}
+	*st = sumState{base: base, round: round, sum: sum, floor: st.floor}
 	return nil
 }
 

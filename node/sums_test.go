@@ -226,3 +226,24 @@ func TestImportStreamWriterError(t *testing.T) {
 		t.Fatalf("err = %v, want the writer's DeltaError", err)
 	}
 }
+
+// Once the head reaches a round, the sum of that round is dropped: a later
+// fusion of it is no longer served by the sum (it would be by Fuse).
+func TestSumsDropOnHead(t *testing.T) {
+	fx := newSumsFixture(t, 1)
+	s := startSums(t, fx)
+	ctx := context.Background()
+	base := cid.NewCidV1(cid.Raw, mustHash(t, "b"))
+	in := fusion.Input{ID: fx.ids[0].String(), Delta: fx.deltas[fx.ids[0]]}
+	if ok, err := s.add(ctx, base, 4, in); !ok || err != nil {
+		t.Fatalf("add: %v %v", ok, err)
+	}
+	s.drop(ctx, 3)
+	if err := s.fuse(ctx, sumFuse{job: fx.job(4, base, fx.ids[0]), base: fx.base, open: fx.open, w: io.Discard}); err != nil {
+		t.Fatalf("a drop of an older round removed the sum: %v", err)
+	}
+	s.drop(ctx, 4)
+	if ok, _ := s.add(ctx, base, 4, in); ok {
+		t.Fatal("the sum of round 4 was kept after a drop of round 4")
+	}
+}

@@ -169,7 +169,7 @@ func (rt *runtime) startCheck(ctx context.Context, ck consensus.Check) {
 // mean rule the check is done by adding the delta to the round's running
 // sum (the same verdict), so the round's fusion need not read it again.
 func (rt *runtime) checkMatch(ctx context.Context, ck consensus.Check, b []byte) error {
-	ref, err := rt.genesisWeights(ctx)
+	ref, err := rt.genesisLayout(ctx)
 	if err != nil {
 		return fmt.Errorf("genesis weights: %w", err)
 	}
