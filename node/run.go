@@ -157,7 +157,7 @@ func (rt *runtime) init(ctx context.Context, swarm cid.Cid, key signerKey, gb []
 	if rt.rule, err = fusion.ParseRule(rt.genesis.Params.Rule); err != nil {
 		return fmt.Errorf("genesis fusion rule: %w", err)
 	}
-	rt.sums = newSums(rt.rule, rt.genesisWeights)
+	rt.sums = newSums(rt.rule, rt.genesisLayout)
 	if rt.sm, err = newMachine(gb, key, n.cfg); err != nil {
 		return err
 	}
