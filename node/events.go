@@ -63,21 +63,11 @@ func (rt *runtime) onHead(ctx context.Context, e consensus.HeadChanged) error {
 	fmt.Fprintf(n.out, "round %d head %s base %s contributions %d\n", e.Round, e.Record, e.Base, e.Contributions)
 	n.log.Info("head", "round", e.Round, "record", e.Record, "base", e.Base, "contributions", e.Contributions, "weight", e.Weight)
 	n.emit(Event{Kind: "head", Round: e.Round, Record: e.Record.String(), Base: e.Base.String(), Contributions: e.Contributions, Text: e.String()})
-	rt.dropSums(ctx, e.Round)
+	if rt.sums != nil {
+		rt.sums.headAt(e.Round) // its sum, if any, is of no more use
+	}
 	rt.maybeTrain()
 	return nil
-}
-
-// dropSums frees the running sum of the head's round, or an older one,
-// in the background (the loop never waits for the keeper).
-func (rt *runtime) dropSums(ctx context.Context, round uint64) {
-	if rt.sums == nil || round == 0 {
-		return
-	}
-	rt.spawn(ctx, fmt.Sprintf("sum drop %d", round), func(ctx context.Context) consensus.Message {
-		rt.sums.drop(ctx, round)
-		return nil
-	})
 }
 
 // indexChain writes the round files that differ from the head's chain (a

@@ -23,17 +23,16 @@ import (
 // The goroutine in run owns the sum; checks and fusions send requests.
 type sums struct {
 	rule   fusion.Rule
-	layout func(context.Context) (*checkpoint.Reader, error) // the genesis weights
+	layout func(context.Context) (*checkpoint.Reader, error) // the genesis layout
 	reqs   chan sumReq
+	drops  chan uint64 // head rounds, from the loop (never blocks it)
 }
 
-// sumReq is one request: add a checked delta, fuse a job, or (drop > 0)
-// let go of a sum of round drop or older.
+// sumReq is one request: add a checked delta, or fuse a job.
 type sumReq struct {
 	ctx   context.Context
 	add   *sumAdd
 	fuse  *sumFuse
-	drop  uint64
 	reply chan sumReply
 }
 
@@ -75,7 +74,7 @@ func newSums(rule fusion.Rule, layout func(context.Context) (*checkpoint.Reader,
 	if rule.Kind != fusion.Mean {
 		return nil
 	}
-	return &sums{rule: rule, layout: layout, reqs: make(chan sumReq)}
+	return &sums{rule: rule, layout: layout, reqs: make(chan sumReq), drops: make(chan uint64, 16)}
 }
 
 // run serves requests until ctx ends.
@@ -86,30 +85,49 @@ func (s *sums) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case r := <-s.reqs:
+			s.drainDrops(&st)          // a head change sent before r applies first
 			r.reply <- s.serve(&st, r) // buffered
+		case round := <-s.drops:
+			st.drop(round)
 		}
 	}
 }
 
 func (s *sums) serve(st *sumState, r sumReq) sumReply {
-	switch {
-	case r.add != nil:
+	if r.add != nil {
 		return s.serveAdd(r.ctx, st, r.add)
-	case r.fuse != nil:
-		return s.serveFuse(r.ctx, st, r.fuse)
 	}
-	st.floor = max(st.floor, r.drop)
-	if st.sum != nil && st.round <= st.floor {
-		*st = sumState{floor: st.floor} // the head has reached it: free its memory
-	}
-	return sumReply{handled: true}
+	return s.serveFuse(r.ctx, st, r.fuse)
 }
 
 // drop lets go of the sum if it is of round or older, and keeps none for
 // such rounds from then on: once the head is round r, fusions of round r
 // or before are rare (a rival record) and go through fusion.Fuse.
-func (s *sums) drop(ctx context.Context, round uint64) {
-	s.ask(ctx, sumReq{drop: round})
+func (st *sumState) drop(round uint64) {
+	st.floor = max(st.floor, round)
+	if st.sum != nil && st.round <= st.floor {
+		*st = sumState{floor: st.floor} // free its memory
+	}
+}
+
+func (s *sums) drainDrops(st *sumState) {
+	for {
+		select {
+		case round := <-s.drops:
+			st.drop(round)
+		default:
+			return
+		}
+	}
+}
+
+// headAt tells the keeper the head reached round, without waiting: when
+// the queue is full the next head change drops the sum instead.
+func (s *sums) headAt(round uint64) {
+	select {
+	case s.drops <- round:
+	default:
+	}
 }
 
 // ask sends a request and waits for its reply; handled is false if ctx

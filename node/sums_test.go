@@ -238,11 +238,11 @@ func TestSumsDropOnHead(t *testing.T) {
 	if ok, err := s.add(ctx, base, 4, in); !ok || err != nil {
 		t.Fatalf("add: %v %v", ok, err)
 	}
-	s.drop(ctx, 3)
+	s.headAt(3)
 	if err := s.fuse(ctx, sumFuse{job: fx.job(4, base, fx.ids[0]), base: fx.base, open: fx.open, w: io.Discard}); err != nil {
 		t.Fatalf("a drop of an older round removed the sum: %v", err)
 	}
-	s.drop(ctx, 4)
+	s.headAt(4)
 	if ok, _ := s.add(ctx, base, 4, in); ok {
 		t.Fatal("the sum of round 4 was kept after a drop of round 4")
 	}
