@@ -92,17 +92,13 @@ func (t *trainer) contribute(ctx context.Context, job trainJob) (OwnContribution
 		t.log.Info("reusing logged contribution", "round", job.Round, "base", job.Base, "delta", own.Delta)
 		return own, nil
 	}
-	base, err := t.loadBase(ctx, job.Base)
+	res, err := t.finetune(ctx, job)
 	if err != nil {
 		return OwnContribution{}, err
 	}
-	res, err := t.finetune(ctx, job, base)
+	delta, err := t.delta(ctx, job, res)
 	if err != nil {
 		return OwnContribution{}, err
-	}
-	delta, err := train.Delta(base, res.Body)
-	if err != nil {
-		return OwnContribution{}, fmt.Errorf("round %d: delta: %w", job.Round, err)
 	}
 	dc, err := t.importDelta(ctx, delta)
 	if err != nil {
@@ -128,19 +124,44 @@ func (t *trainer) examples() int {
 	return n
 }
 
+// loadBase reads the base file; its tensors share the bytes read.
 func (t *trainer) loadBase(ctx context.Context, c cid.Cid) (*checkpoint.File, error) {
 	b, err := t.store.ReadFile(ctx, c, 4*t.maxDelta+(64<<20))
 	if err != nil {
 		return nil, fmt.Errorf("load base %s: %w", c, err)
 	}
-	f, err := checkpoint.Decode(b)
+	f, err := checkpoint.DecodeShared(b)
 	if err != nil {
 		return nil, fmt.Errorf("base %s: %w", c, err)
 	}
 	return f, nil
 }
 
-func (t *trainer) finetune(ctx context.Context, job trainJob, base *checkpoint.File) (*train.Result, error) {
+// delta turns the finetuned body into the delta from the base, in place.
+// The base is read again here rather than held through training: training
+// copies it into its weights, and a second body in memory during the
+// optimisation would raise the node's peak by one body (the base is local
+// by now, so the read is a local one).
+func (t *trainer) delta(ctx context.Context, job trainJob, res *train.Result) (*checkpoint.File, error) {
+	base, err := t.loadBase(ctx, job.Base)
+	if err != nil {
+		return nil, fmt.Errorf("round %d: %w", job.Round, err)
+	}
+	delta, err := train.DeltaInPlace(base, res.Body)
+	res.Body = nil // overwritten by the delta
+	if err != nil {
+		return nil, fmt.Errorf("round %d: delta: %w", job.Round, err)
+	}
+	return delta, nil
+}
+
+// finetune trains the local task on the base job.Base; the base file is
+// dropped as soon as training has copied it.
+func (t *trainer) finetune(ctx context.Context, job trainJob) (*train.Result, error) {
+	base, err := t.loadBase(ctx, job.Base)
+	if err != nil {
+		return nil, err
+	}
 	opt := t.opt
 	opt.Seed = t.opt.Seed*1_000_003 + job.Round
 	t.log.Info("training", "round", job.Round, "base", job.Base, "task", t.task.Name, "examples", t.examples(), "epochs", opt.Epochs)

@@ -17,6 +17,50 @@ func Delta(base, tuned *checkpoint.File) (*checkpoint.File, error) {
 	return combine(base, tuned, "delta", func(b, t float32) float32 { return t - b })
 }
 
+// DeltaInPlace is Delta computed into tuned's own memory: tuned's body
+// tensors are overwritten with tuned minus base (the same bits as Delta) and
+// returned as the delta, so no third body is allocated. tuned must not be
+// used as weights afterwards. Each F32 tensor is read in place where its
+// data are 4-byte aligned (as files from Decode, DecodeShared, NewF32 and
+// SharedF32 are); otherwise one tensor at a time is copied.
+func DeltaInPlace(base, tuned *checkpoint.File) (*checkpoint.File, error) {
+	cfg, err := sameBodies(base, tuned)
+	if err != nil {
+		return nil, fmt.Errorf("train: delta: %w", err)
+	}
+	b, t := base.Body(), tuned.Body()
+	b.Sort()
+	t.Sort()
+	out := &checkpoint.File{Meta: map[string]string{model.MetaKey: cfg.Encode(), MetaDelta: "1"}}
+	for i, tt := range t.Tensors {
+		d, err := subtractInto(b.Tensors[i], tt)
+		if err != nil {
+			return nil, fmt.Errorf("train: delta: %w", err)
+		}
+		out.Tensors = append(out.Tensors, d)
+	}
+	return out, nil
+}
+
+// subtractInto overwrites tuned's values with tuned - base.
+func subtractInto(base, tuned checkpoint.Tensor) (checkpoint.Tensor, error) {
+	if base.Name != tuned.Name || !slices.Equal(base.Shape, tuned.Shape) {
+		return checkpoint.Tensor{}, fmt.Errorf("tensor %q %v does not match %q %v", base.Name, base.Shape, tuned.Name, tuned.Shape)
+	}
+	y, err := tuned.F32View()
+	if err != nil {
+		return checkpoint.Tensor{}, err
+	}
+	x, err := base.F32View()
+	if err != nil {
+		return checkpoint.Tensor{}, err
+	}
+	for i := range y {
+		y[i] -= x[i]
+	}
+	return checkpoint.SharedF32(tuned.Name, tuned.Shape, y), nil
+}
+
 // ApplyDelta returns base plus delta over the body tensors.
 func ApplyDelta(base, delta *checkpoint.File) (*checkpoint.File, error) {
 	out, err := combine(base, delta, "apply delta", func(b, d float32) float32 { return b + d })

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"time"
 
 	"github.com/coldnode/coldnode/train/checkpoint"
@@ -67,11 +68,17 @@ func run(ctx context.Context, body *checkpoint.File, task *data.Task, opt Option
 	if err != nil {
 		return nil, err
 	}
+	// The weights are a copy of body, which is not used from here on; if
+	// the caller holds it no longer either (the node drops its base),
+	// collecting now lets the optimiser's moments, allocated in the first
+	// step, take its place.
+	runtime.GC()
 	s.progress = progress
 	res := &Result{Config: cfg}
 	if err := s.fit(ctx, res); err != nil {
 		return nil, err
 	}
+	s.release()
 	test, err := model.NewInputs(cfg, task.Test)
 	if err != nil {
 		return nil, fmt.Errorf("train: test split: %w", err)
@@ -79,9 +86,20 @@ func run(ctx context.Context, body *checkpoint.File, task *data.Task, opt Option
 	if res.Test, err = evaluate(s.net, test); err != nil {
 		return nil, err
 	}
-	res.Body, res.Head = s.net.W.Body(), s.net.W.Head()
+	res.Body, res.Head = s.net.W.SharedBody(), s.net.W.Head()
 	res.Examples, res.Elapsed, res.TrainTime = s.examples, time.Since(start), s.busy
 	return res, nil
+}
+
+// release drops what only the optimisation needed (the training program
+// with its gradients, the optimiser's moments, the training inputs) and
+// collects it at once, so that what the caller allocates next (the delta,
+// the encoded files) reuses that memory instead of adding to the peak.
+// The weights stay: the result shares them.
+func (s *session) release() {
+	s.net.EndTraining()
+	s.adam, s.train, s.best = nil, nil, nil
+	runtime.GC()
 }
 
 func newSession(body *checkpoint.File, task *data.Task, opt Options, mode model.Mode) (*session, model.Config, error) {

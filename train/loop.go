@@ -4,34 +4,49 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"runtime"
 	"time"
 
 	"github.com/coldnode/coldnode/train/model"
 )
 
 // fit runs epochs with early stopping and leaves the best weights in s.net.
+// The best epoch's weights are copied aside only when another epoch follows
+// (one more body in memory); a run whose last epoch is its best, as every
+// one-epoch run, never copies them.
 func (s *session) fit(ctx context.Context, res *Result) error {
 	bad := 0
+	liveIsBest := false
 	for epoch := 1; epoch <= s.opt.Epochs; epoch++ {
 		if err := s.epoch(ctx, epoch); err != nil {
 			return err
 		}
+		liveIsBest = false
+		// One collection an epoch keeps the heap near the live set: the
+		// steps' small garbage would otherwise pile up to the collector's
+		// goal, twice the live set (weights, gradients and moments).
+		runtime.GC()
 		dev, err := evaluate(s.net, s.dev)
 		if err != nil {
 			return err
 		}
 		s.report(Progress{Epoch: epoch, Epochs: s.opt.Epochs, Examples: s.examples, Dev: &dev})
 		res.Epochs = epoch
-		if s.best == nil || dev.Accuracy > res.Dev.Accuracy {
-			res.Dev, res.BestEpoch, bad = dev, epoch, 0
-			s.keepBest()
+		if res.BestEpoch == 0 || dev.Accuracy > res.Dev.Accuracy {
+			res.Dev, res.BestEpoch, bad, liveIsBest = dev, epoch, 0, true
+			if epoch < s.opt.Epochs {
+				s.keepBest()
+			}
 			continue
 		}
 		if bad++; s.opt.Patience > 0 && bad >= s.opt.Patience {
 			break
 		}
 	}
-	s.net.W.CopyFrom(s.best)
+	if !liveIsBest {
+		s.net.W.CopyFrom(s.best)
+	}
+	s.best = nil
 	return nil
 }
 

@@ -18,6 +18,10 @@ type Options struct {
 	DevFrac     float64 // held out of train for early stopping when the task has no dev split
 	Seed        uint64  // head initialisation and shuffling
 	MaxTrain    int     // 0: all; otherwise the first MaxTrain training examples (tests, benchmarks)
+	// Moments is how AdamW stores its moment estimates: optim.FP32 (the
+	// default, PyTorch's arithmetic) or optim.BF16 (one body of optimiser
+	// state instead of two; see optim.BF16 and docs/benchmarks.md).
+	Moments optim.Precision
 }
 
 // DefaultOptions are the settings coldnode trains with unless told otherwise.
@@ -40,12 +44,14 @@ func (o Options) Validate() error {
 		return fmt.Errorf("train: warmup %g must be in [0,1) and dev fraction %g in (0,1)", o.Warmup, o.DevFrac)
 	case o.Patience < 0 || o.MaxTrain < 0:
 		return fmt.Errorf("train: patience %d and max train %d must be >= 0", o.Patience, o.MaxTrain)
+	case o.Moments > optim.BF16:
+		return fmt.Errorf("train: unknown moment precision %s", o.Moments)
 	}
 	return nil
 }
 
 func (o Options) optim() optim.Config {
 	c := optim.DefaultConfig()
-	c.WeightDecay = o.WeightDecay
+	c.WeightDecay, c.Moments = o.WeightDecay, o.Moments
 	return c
 }

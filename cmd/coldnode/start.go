@@ -5,6 +5,8 @@ import (
 	"os"
 
 	"github.com/coldnode/coldnode/node"
+	"github.com/coldnode/coldnode/train"
+	"github.com/coldnode/coldnode/train/optim"
 	"github.com/urfave/cli/v2"
 )
 
@@ -26,6 +28,8 @@ func init() {
 			&cli.IntFlag{Name: "limit", Usage: "train on at most N examples per round (0: all)"},
 			&cli.IntFlag{Name: "epochs", Usage: "local finetuning epochs per round (0: the trainer's default)"},
 			&cli.Int64Flag{Name: "seed", Value: d.Seed, Usage: "seed of local training"},
+			&cli.StringFlag{Name: "moments", Value: optim.FP32.String(), Usage: "AdamW moment precision of local training: fp32, or bf16 (half the optimiser's memory)",
+				Action: func(_ *cli.Context, s string) error { _, err := optim.ParsePrecision(s); return err }},
 			&cli.StringFlag{Name: "delta-encoding", Value: d.DeltaEncoding, Usage: "how this node writes its deltas: dense, fp16, bf16, int8, with rows+ (touched rows only) and +zstd, e.g. rows+int8+zstd; peers fuse any mix"},
 			&cli.DurationFlag{Name: "genesis-timeout", Value: d.GenesisTimeout, Usage: "how long to look for the swarm's genesis among peers when joining"},
 			&cli.IntFlag{Name: "gc-every", Value: d.GCEvery, Usage: "collect garbage every N rounds (0: never; see `coldnode repo gc`)"},
@@ -74,9 +78,15 @@ func startOptions(c *cli.Context) []node.Option {
 		level = slog.LevelDebug
 	}
 	tty := node.IsTerminal(os.Stderr)
-	return []node.Option{
+	opts := []node.Option{
 		node.WithLogger(node.NewLogger(c.App.ErrWriter, tty, level)),
 		node.WithProgress(node.NewProgress(c.App.ErrWriter, tty)),
 		node.WithOutput(c.App.Writer),
 	}
+	if p, err := optim.ParsePrecision(c.String("moments")); err == nil && p != optim.FP32 { // checked by the flag's Action
+		o := train.DefaultOptions()
+		o.Moments = p
+		opts = append(opts, node.WithTrainOptions(o))
+	}
+	return opts
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/coldnode/coldnode/train"
 	"github.com/coldnode/coldnode/train/checkpoint"
 	"github.com/coldnode/coldnode/train/data"
+	"github.com/coldnode/coldnode/train/optim"
 )
 
 func init() {
@@ -39,6 +40,8 @@ func trainFlags() []cli.Flag {
 		&cli.IntFlag{Name: "patience", Value: d.Patience, Usage: "stop after this many epochs without a better dev score (0: never)"},
 		&cli.Uint64Flag{Name: "seed", Value: d.Seed, Usage: "seed of initialisation and shuffling"},
 		&cli.BoolFlag{Name: "json", Usage: "print the result as JSON"},
+		&cli.StringFlag{Name: "moments", Value: d.Moments.String(), Usage: "AdamW moment precision: fp32, or bf16 (half the optimiser's memory)",
+			Action: func(_ *cli.Context, s string) error { _, err := optim.ParsePrecision(s); return err }},
 	}
 }
 
@@ -46,6 +49,9 @@ func options(c *cli.Context) train.Options {
 	o := train.DefaultOptions()
 	o.Epochs, o.LR, o.Batch = c.Int("epochs"), float32(c.Float64("lr")), c.Int("batch")
 	o.Patience, o.Seed = c.Int("patience"), c.Uint64("seed")
+	if p, err := optim.ParsePrecision(c.String("moments")); err == nil { // checked by the flag's Action
+		o.Moments = p
+	}
 	return o
 }
 

@@ -102,6 +102,11 @@ func Write(w io.Writer, f *File) error {
 	if err != nil {
 		return err
 	}
+	return writeParts(w, header, ts)
+}
+
+// writeParts writes the header length, the header and the tensors' data.
+func writeParts(w io.Writer, header []byte, ts []Tensor) error {
 	var n [8]byte
 	binary.LittleEndian.PutUint64(n[:], uint64(len(header)))
 	if _, err := w.Write(n[:]); err != nil {
@@ -197,24 +202,32 @@ func checkMeta(m map[string]string) error {
 }
 
 // Save writes f to path atomically: a temporary file in the same directory,
-// synced, then renamed over path.
+// synced, then renamed over path. The tensors are written one after the
+// other as they are; no encoded copy of the file is made in memory.
 func Save(path string, f *File) error {
-	data, err := Encode(f)
+	header, ts, err := buildHeader(f)
 	if err != nil {
 		return err
 	}
-	return WriteFileAtomic(path, data)
+	return writeAtomic(path, func(w io.Writer) error { return writeParts(w, header, ts) })
 }
 
 // WriteFileAtomic writes data to path so that a crash leaves either the old
 // file or the new one, never a torn mix.
 func WriteFileAtomic(path string, data []byte) error {
+	return writeAtomic(path, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+func writeAtomic(path string, write func(io.Writer) error) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
+	if err := write(tmp); err != nil {
 		tmp.Close()
 		return fmt.Errorf("write %s: %w", path, err)
 	}

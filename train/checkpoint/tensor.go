@@ -25,6 +25,23 @@ func NewF32(name string, shape []int, v []float32) Tensor {
 	return Tensor{Name: name, DType: F32, Shape: append([]int(nil), shape...), Data: data}
 }
 
+// SharedF32 returns an F32 tensor whose Data is v's memory itself on a
+// little-endian machine (a copy elsewhere, as NewF32): later writes to v
+// show in the tensor. It spares a copy of tensors that are written out or
+// handed over after their last update.
+func SharedF32(name string, shape []int, v []float32) Tensor {
+	if !littleEndian {
+		return NewF32(name, shape, v)
+	}
+	var data []byte
+	if len(v) > 0 {
+		data = unsafe.Slice((*byte)(unsafe.Pointer(&v[0])), 4*len(v))
+	} else {
+		data = []byte{}
+	}
+	return Tensor{Name: name, DType: F32, Shape: append([]int(nil), shape...), Data: data}
+}
+
 // Elems returns the number of elements the shape describes (1 for a scalar).
 func (t Tensor) Elems() int {
 	n := 1
@@ -113,6 +130,9 @@ func (t Tensor) F32() ([]float32, error) {
 func (t Tensor) F32View() ([]float32, error) {
 	if t.DType != F32 {
 		return t.F32()
+	}
+	if err := t.check(); err != nil {
+		return nil, err
 	}
 	if len(t.Data) == 0 {
 		return []float32{}, nil

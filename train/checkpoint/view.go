@@ -18,6 +18,23 @@ func OpenBytes(b []byte) (*Reader, error) {
 	return r, nil
 }
 
+// DecodeShared is Decode without the copy: the tensors' Data are slices of
+// b itself, so the File holds no second copy of the checkpoint. b must not
+// change while the File is in use, and writes to a tensor's Data change b.
+func DecodeShared(b []byte) (*File, error) {
+	r, err := OpenBytes(b)
+	if err != nil {
+		return nil, err
+	}
+	f := &File{Meta: r.Meta}
+	for _, name := range r.names {
+		e := r.entries[name]
+		start, end := r.base+e.Offsets[0], r.base+e.Offsets[1]
+		f.Tensors = append(f.Tensors, Tensor{Name: name, DType: e.DType, Shape: append([]int{}, e.Shape...), Data: b[start:end:end]})
+	}
+	return f, nil
+}
+
 // View returns n bytes of a tensor's raw data starting at byte offset off,
 // sharing memory with the file, when the Reader came from OpenBytes; ok is
 // false otherwise (use ReadRangeInto). The range must lie inside the

@@ -57,7 +57,7 @@ func encodeTensor(t checkpoint.Tensor, e Encoding) ([]checkpoint.Tensor, error) 
 	if t.DType != checkpoint.F32 {
 		return nil, fmt.Errorf("dtype %s; encode float32 deltas", t.DType)
 	}
-	v, err := t.F32()
+	v, err := t.F32View() // read only: the delta is not copied
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +123,9 @@ func indexTensor(name string, kept []int) checkpoint.Tensor {
 func encodeValues(name string, shape []int, v []float32, rows, cols int, vt Values) ([]checkpoint.Tensor, error) {
 	switch vt {
 	case FP32:
-		return []checkpoint.Tensor{checkpoint.NewF32(name, shape, v)}, nil
+		// Shares v, which is the delta's own data or the gathered rows;
+		// checkpoint.Encode copies it into the file.
+		return []checkpoint.Tensor{checkpoint.SharedF32(name, shape, v)}, nil
 	case FP16, BF16:
 		data, err := halves(v, vt)
 		if err != nil {
@@ -131,14 +133,10 @@ func encodeValues(name string, shape []int, v []float32, rows, cols int, vt Valu
 		}
 		return []checkpoint.Tensor{{Name: name, DType: vt.DType(), Shape: clone(shape), Data: data}}, nil
 	}
-	q := make([]int8, len(v))
+	data := make([]byte, len(v))
 	scales := make([]float32, rows)
 	for r := range rows {
-		scales[r] = quantize(v[r*cols:(r+1)*cols], q[r*cols:(r+1)*cols])
-	}
-	data := make([]byte, len(q))
-	for i, x := range q {
-		data[i] = byte(x)
+		scales[r] = quantize(v[r*cols:(r+1)*cols], data[r*cols:(r+1)*cols])
 	}
 	return []checkpoint.Tensor{
 		{Name: name, DType: checkpoint.I8, Shape: clone(shape), Data: data},

@@ -62,8 +62,9 @@ func fromBF16(h uint16) float32 { return math.Float32frombits(uint32(h) << 16) }
 
 // quantize writes one row as int8 with scale maxabs/127 (float32
 // division), each value round(x/scale) to nearest even, clamped to
-// ±127, and returns the scale. An all-zero row has scale 0.
-func quantize(row []float32, q []int8) float32 {
+// ±127, and returns the scale. An all-zero row has scale 0. q may be the
+// int8 values or their bytes (two's complement) as a file stores them.
+func quantize[T int8 | byte](row []float32, q []T) float32 {
 	var m float32
 	for _, x := range row {
 		m = max(m, float32(math.Abs(float64(x))))
@@ -75,7 +76,7 @@ func quantize(row []float32, q []int8) float32 {
 			continue
 		}
 		r := math.RoundToEven(float64(x / s))
-		q[i] = int8(min(max(r, -127), 127))
+		q[i] = T(int8(min(max(r, -127), 127)))
 	}
 	return s
 }

@@ -1,8 +1,6 @@
 package model
 
 import (
-	"fmt"
-
 	"gonum.org/v1/gonum/blas/gonum"
 )
 
@@ -86,11 +84,10 @@ func (s *sparseGrad) row(id int32) []float32 {
 
 // backEmbed spreads the gradient of the pooled input over the tokens.
 func (n *Net) backEmbed(in *Inputs, idx []int) error {
-	gx, err := n.train.x.Grad()
+	dx, err := n.train.grad(len(n.train.wrt) - 1)
 	if err != nil {
-		return fmt.Errorf("model: gradient of the pooled input: %w", err)
+		return err
 	}
-	dx := gx.Data().([]float32)
 	n.embed.reset()
 	if n.W.Config.Arch == Encoder {
 		n.backEncoder(dx, in, idx)

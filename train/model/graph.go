@@ -2,6 +2,9 @@ package model
 
 import (
 	"fmt"
+	"reflect"
+	"runtime"
+	"unsafe"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -10,7 +13,9 @@ import (
 // graph is one compiled gorgonia program over a fixed batch size: the part of
 // the model gorgonia differentiates. Its parameter nodes are bound to the
 // Weights' slices, so updates in place are seen by the next run; its input
-// tensors are filled in place before each run. Nothing is rebuilt per step.
+// tensors are filled in place before each run. Nothing is rebuilt per step,
+// and, once the first run has allocated them, every run writes into the same
+// value buffers (see rewind): a step allocates almost nothing.
 type graph struct {
 	g      *G.ExprGraph
 	x      *G.Node // input: pooled embeddings (bag), features (mlp), token vectors (encoder)
@@ -23,7 +28,9 @@ type graph struct {
 	params []*G.Node // in Specs order, those the graph uses
 	names  []string
 	wrt    []*G.Node // nodes whose gradients are read: trained params, then x if wanted
+	grads  []*G.Node // the gradient node of each wrt node
 	vm     G.VM
+	pc     *int // the tape machine's program counter; nil: rewind with Reset
 }
 
 // builder adds the model's computation from g.x to logits.
@@ -81,7 +88,8 @@ func newGraph(w *Weights, batch int, xShape []int, build builder, train bool, tr
 			return nil, fmt.Errorf("model: build loss: %w", err)
 		}
 	}
-	b.vm = G.NewTapeMachine(b.g, G.BindDualValues(b.wrt...))
+	b.vm = G.NewTapeMachine(b.g)
+	b.pc = programCounter(b.vm)
 	return b.graph, nil
 }
 
@@ -111,25 +119,72 @@ func (b *graphBuilder) addLoss(trainable func(string) bool, xGrad bool) error {
 	if xGrad {
 		b.wrt = append(b.wrt, b.x)
 	}
-	_, err = G.Grad(b.loss, b.wrt...)
+	b.grads, err = G.Grad(b.loss, b.wrt...)
+	if err == nil && len(b.grads) != len(b.wrt) {
+		err = fmt.Errorf("%d gradient nodes for %d tensors", len(b.grads), len(b.wrt))
+	}
 	return err
+}
+
+// grad returns the gradient of wrt node i from the last run. It is the value
+// of the gradient node itself, which gorgonia keeps live to the end of the
+// program (it is the derivative of an input); the machine binds no dual
+// values, which would hold a second copy of every gradient and add into it.
+func (g *graph) grad(i int) ([]float32, error) {
+	v := g.grads[i].Value()
+	if v == nil {
+		return nil, fmt.Errorf("model: no gradient of %s", g.wrt[i].Name())
+	}
+	d, ok := v.Data().([]float32)
+	if !ok {
+		return nil, fmt.Errorf("model: gradient of %s is %T, want []float32", g.wrt[i].Name(), v.Data())
+	}
+	return d, nil
 }
 
 // run executes the program once.
 func (g *graph) run() error {
-	g.vm.Reset()
-	g.zeroGrads()
+	g.rewind()
 	return g.vm.RunAll()
 }
 
-// zeroGrads clears the gradients the last run left: the tape machine adds to
-// them rather than overwriting.
-func (g *graph) zeroGrads() {
-	for _, n := range g.wrt {
-		if v, err := n.Grad(); err == nil && v != nil {
-			clear(v.Data().([]float32))
-		}
+// close releases the program. The tape machine carries a finalizer (a no-op
+// without CUDA) which would keep it, the graph and every value bound to its
+// nodes reachable through one more collection; clearing it lets the next
+// collection free them all.
+func (g *graph) close() {
+	g.vm.Close()
+	if g.pc != nil { // the VM is gorgonia's *tapeMachine
+		runtime.SetFinalizer(g.vm, nil)
 	}
+}
+
+// rewind readies the machine for the next run. The tape machine's Reset also
+// drops every register, so each run would allocate all of its values again
+// (for a dense model, a gradient-sized buffer per weight per step, and the
+// collector's slack on top); setting only the program counter back keeps
+// them, and every instruction then writes into its register's buffer.
+func (g *graph) rewind() {
+	if g.pc == nil {
+		g.vm.Reset()
+		return
+	}
+	*g.pc = 0
+}
+
+// programCounter returns the address of the tape machine's unexported
+// program counter (gorgonia v0.9.18: tapeMachine.pc int), or nil when the
+// VM has no such field, in which case runs fall back to Reset.
+func programCounter(vm G.VM) *int {
+	v := reflect.ValueOf(vm)
+	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+		return nil
+	}
+	f := v.Elem().FieldByName("pc")
+	if !f.IsValid() || f.Kind() != reflect.Int {
+		return nil
+	}
+	return (*int)(unsafe.Pointer(f.UnsafeAddr()))
 }
 
 // linear returns x·W + b for the named layer.

@@ -70,6 +70,15 @@ func NewNet(w *Weights, batch int, mode Mode) (*Net, error) {
 	return n, nil
 }
 
+// EndTraining drops the training program, its gradients and the embedding
+// gradient rows; the Net can still predict. Step then fails.
+func (n *Net) EndTraining() {
+	if n.train != nil {
+		n.train.close()
+	}
+	n.train, n.embed, n.dense = nil, nil, nil
+}
+
 func (n *Net) needXGrad() bool { return n.body && n.W.Config.Arch != MLP }
 
 // arch returns the graph input shape and builder of the architecture.
@@ -139,11 +148,11 @@ func (n *Net) readGrads() error {
 		if n.train.wrt[i] == n.train.x {
 			continue
 		}
-		v, err := n.train.wrt[i].Grad()
+		g, err := n.train.grad(i)
 		if err != nil {
-			return fmt.Errorf("model: gradient of %s: %w", n.dense[i].Name, err)
+			return err
 		}
-		n.dense[i].G = v.Data().([]float32)
+		n.dense[i].G = g
 	}
 	return nil
 }

@@ -98,7 +98,7 @@ func initFile(c Config, seed uint64, head bool) (*checkpoint.File, error) {
 		if checkpoint.IsHead(s.Name) != head {
 			continue
 		}
-		f.Tensors = append(f.Tensors, checkpoint.NewF32(s.Name, s.Shape, s.values(seed)))
+		f.Tensors = append(f.Tensors, checkpoint.SharedF32(s.Name, s.Shape, s.values(seed)))
 	}
 	f.Sort()
 	return f, nil

@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/coldnode/coldnode/train/checkpoint"
@@ -48,10 +49,21 @@ func load(f *checkpoint.File, s Spec) ([]float32, error) {
 	if !slices.Equal(t.Shape, s.Shape) {
 		return nil, fmt.Errorf("model: tensor %q has shape %v, config needs %v", s.Name, t.Shape, s.Shape)
 	}
-	if err := t.CheckFinite(); err != nil {
-		return nil, fmt.Errorf("model: %w", err)
+	if t.DType == checkpoint.F64 {
+		if err := t.CheckFinite(); err != nil { // judged in float64, before rounding
+			return nil, fmt.Errorf("model: %w", err)
+		}
 	}
-	return t.F32()
+	v, err := t.F32()
+	if err != nil {
+		return nil, err
+	}
+	for i, x := range v {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return nil, fmt.Errorf("model: tensor %q: element %d is %v", t.Name, i, x)
+		}
+	}
+	return v, nil
 }
 
 // Get returns the live slice of a tensor (nil when the config has none).
@@ -75,11 +87,18 @@ func (w *Weights) Body() *checkpoint.File { return w.export(false) }
 // Head returns a copy of the head tensors as a checkpoint carrying the config.
 func (w *Weights) Head() *checkpoint.File { return w.export(true) }
 
-func (w *Weights) export(head bool) *checkpoint.File {
+// SharedBody returns the body tensors as a checkpoint whose data are w's
+// own slices (on little-endian machines): no copy, and later updates of w
+// show in it. For handing the weights over once training is done.
+func (w *Weights) SharedBody() *checkpoint.File { return w.exportWith(false, checkpoint.SharedF32) }
+
+func (w *Weights) export(head bool) *checkpoint.File { return w.exportWith(head, checkpoint.NewF32) }
+
+func (w *Weights) exportWith(head bool, tensor func(string, []int, []float32) checkpoint.Tensor) *checkpoint.File {
 	f := &checkpoint.File{Meta: map[string]string{MetaKey: metaConfig(w.Config, head)}}
 	for _, s := range w.specs {
 		if checkpoint.IsHead(s.Name) == head {
-			f.Tensors = append(f.Tensors, checkpoint.NewF32(s.Name, s.Shape, w.vals[s.Name]))
+			f.Tensors = append(f.Tensors, tensor(s.Name, s.Shape, w.vals[s.Name]))
 		}
 	}
 	f.Sort()

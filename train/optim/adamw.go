@@ -20,7 +20,8 @@ import (
 type Config struct {
 	Beta1, Beta2 float32
 	Eps          float32
-	WeightDecay  float32 // decoupled, applied to dense tensors only
+	WeightDecay  float32   // decoupled, applied to dense tensors only
+	Moments      Precision // how the moment estimates are stored
 }
 
 // DefaultConfig is PyTorch's AdamW default betas and eps with weight decay 0.01.
@@ -36,16 +37,21 @@ func (c Config) Validate() error {
 	if !(c.Eps > 0) || !(c.WeightDecay >= 0) {
 		return fmt.Errorf("optim: eps %g must be > 0 and weight decay %g >= 0", c.Eps, c.WeightDecay)
 	}
+	if c.Moments > BF16 {
+		return fmt.Errorf("optim: unknown moment precision %d", c.Moments)
+	}
 	return nil
 }
 
-// AdamW keeps the moment estimates of every tensor it has updated, by name.
+// AdamW keeps the moment estimates of every tensor it has updated, by name:
+// float32 in m and v, or bfloat16 in m16 and v16 (Config.Moments).
 type AdamW struct {
-	cfg  Config
-	step int
-	m, v map[string][]float32
-	bc1  float32 // 1 - beta1^step
-	bc2  float32
+	cfg      Config
+	step     int
+	m, v     map[string][]float32
+	m16, v16 map[string][]uint16
+	bc1      float32 // 1 - beta1^step
+	bc2      float32
 }
 
 // New returns an optimiser with no state.
@@ -53,7 +59,8 @@ func New(cfg Config) (*AdamW, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &AdamW{cfg: cfg, m: map[string][]float32{}, v: map[string][]float32{}}, nil
+	return &AdamW{cfg: cfg, m: map[string][]float32{}, v: map[string][]float32{},
+		m16: map[string][]uint16{}, v16: map[string][]uint16{}}, nil
 }
 
 // Begin starts an optimisation step; the following updates share its bias
@@ -74,13 +81,28 @@ func (a *AdamW) state(name string, n int) (m, v []float32) {
 	return m, a.v[name]
 }
 
+func (a *AdamW) state16(name string, n int) (m, v []uint16) {
+	m, ok := a.m16[name]
+	if !ok {
+		m, v = make([]uint16, n), make([]uint16, n)
+		a.m16[name], a.v16[name] = m, v
+		return m, v
+	}
+	return m, a.v16[name]
+}
+
 // Dense applies one AdamW update to w with gradient g at learning rate lr.
 func (a *AdamW) Dense(name string, w, g []float32, lr float32) {
-	m, v := a.state(name, len(w))
 	decay := 1 - float32(lr*a.cfg.WeightDecay)
 	for i := range w {
 		w[i] = float32(w[i] * decay)
 	}
+	if a.cfg.Moments == BF16 {
+		m, v := a.state16(name, len(w))
+		a.update16(w, m, v, g, lr, a.roundKey(name, 0))
+		return
+	}
+	m, v := a.state(name, len(w))
 	a.update(w, m, v, g, lr)
 }
 
@@ -92,13 +114,7 @@ func (a *AdamW) Dense(name string, w, g []float32, lr float32) {
 // goroutines by row; rows are independent, so the result does not depend on
 // the split.
 func (a *AdamW) Sparse(name string, w []float32, dim int, rows []int32, grad []float32, lr float32) {
-	m, v := a.state(name, len(w))
-	rowsOf := func(from, to int) {
-		for k := from; k < to; k++ {
-			lo, hi := int(rows[k])*dim, int(rows[k]+1)*dim
-			a.update(w[lo:hi], m[lo:hi], v[lo:hi], grad[k*dim:(k+1)*dim], lr)
-		}
-	}
+	rowsOf := a.sparseRows(name, w, dim, rows, grad, lr)
 	workers := min(runtime.GOMAXPROCS(0), 4, len(rows)*dim/(1<<14)+1)
 	if workers <= 1 {
 		rowsOf(0, len(rows))
@@ -110,6 +126,27 @@ func (a *AdamW) Sparse(name string, w []float32, dim int, rows []int32, grad []f
 		wg.Go(func() { rowsOf(from, min(from+per, len(rows))) })
 	}
 	wg.Wait()
+}
+
+// sparseRows returns the function that updates rows[from:to].
+func (a *AdamW) sparseRows(name string, w []float32, dim int, rows []int32, grad []float32, lr float32) func(from, to int) {
+	if a.cfg.Moments == BF16 {
+		m, v := a.state16(name, len(w))
+		return func(from, to int) {
+			for k := from; k < to; k++ {
+				lo, hi := int(rows[k])*dim, int(rows[k]+1)*dim
+				key := a.roundKey(name, uint64(rows[k])+1)
+				a.update16(w[lo:hi], m[lo:hi], v[lo:hi], grad[k*dim:(k+1)*dim], lr, key)
+			}
+		}
+	}
+	m, v := a.state(name, len(w))
+	return func(from, to int) {
+		for k := from; k < to; k++ {
+			lo, hi := int(rows[k])*dim, int(rows[k]+1)*dim
+			a.update(w[lo:hi], m[lo:hi], v[lo:hi], grad[k*dim:(k+1)*dim], lr)
+		}
+	}
 }
 
 // update is Adam's step in PyTorch's arrangement:

@@ -1,0 +1,116 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+
+	"github.com/coldnode/coldnode/consensus/wire"
+	"github.com/coldnode/coldnode/train"
+	"github.com/coldnode/coldnode/train/checkpoint"
+	"github.com/coldnode/coldnode/train/data"
+	"github.com/coldnode/coldnode/train/deltaenc"
+	"github.com/ipfs/go-cid"
+)
+
+// memStore is an in-memory weightStore. ReadFile hands out the stored slice
+// itself, so a reader that wrote into it would corrupt the store, which
+// TestTrainerContributesTheDelta checks does not happen.
+type memStore struct {
+	mu    sync.Mutex
+	files map[cid.Cid][]byte
+	reads int
+}
+
+func (s *memStore) ReadFile(_ context.Context, c cid.Cid, maxBytes int64) ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, ok := s.files[c]
+	if !ok {
+		return nil, fmt.Errorf("no file %s", c)
+	}
+	if int64(len(b)) > maxBytes {
+		return nil, fmt.Errorf("file %s is %d bytes, cap %d", c, len(b), maxBytes)
+	}
+	s.reads++
+	return b, nil
+}
+
+func (s *memStore) ImportBytes(_ context.Context, b []byte) (cid.Cid, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := wire.CIDOf(b)
+	s.files[c] = bytes.Clone(b)
+	return c, nil
+}
+
+// The trainer's contribution (trained on the base, the base read again for
+// an in-place delta, then encoded) is byte for byte what Finetune, Delta
+// and Encode give on their own, and the stored base is left as it was.
+func TestTrainerContributesTheDelta(t *testing.T) {
+	task := tinyTask()
+	body, err := train.NewBody("mlp", task, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	baseBytes, err := checkpoint.Encode(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt := train.DefaultOptions()
+	opt.Epochs, opt.Patience = 3, 0
+	for _, enc := range []deltaenc.Encoding{deltaenc.Dense, deltaenc.Default} {
+		t.Run(enc.String(), func(t *testing.T) {
+			store := &memStore{files: map[cid.Cid][]byte{}}
+			baseCID, _ := store.ImportBytes(context.Background(), baseBytes)
+			repo, err := Open(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer repo.Close()
+			tr := &trainer{repo: repo, store: store, task: task, opt: opt, maxDelta: 1 << 30, enc: enc,
+				log: slog.New(slog.NewTextHandler(io.Discard, nil)), metrics: NewMetrics(), progress: NewProgress(io.Discard, false)}
+			own, err := tr.contribute(context.Background(), trainJob{Round: 1, Base: baseCID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(store.files[baseCID], baseBytes) {
+				t.Fatal("training changed the stored base")
+			}
+			if store.reads != 2 {
+				t.Fatalf("base read %d times, want 2 (before training and for the delta)", store.reads)
+			}
+			got := store.files[cid.MustParse(own.Delta)]
+			want := expectedDelta(t, baseBytes, task, opt, enc)
+			if !bytes.Equal(got, want) {
+				t.Fatalf("contributed delta (%d bytes) differs from Finetune+Delta+Encode (%d bytes)", len(got), len(want))
+			}
+		})
+	}
+}
+
+func expectedDelta(t *testing.T, baseBytes []byte, task *data.Task, opt train.Options, enc deltaenc.Encoding) []byte {
+	t.Helper()
+	base, err := checkpoint.Decode(baseBytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt.Seed = opt.Seed*1_000_003 + 1
+	res, err := train.Finetune(context.Background(), base, task, opt, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	delta, err := train.Delta(base, res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := deltaenc.Encode(delta, enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

@@ -1,0 +1,102 @@
+package optim
+
+import (
+	"fmt"
+	"hash/fnv"
+	"math"
+)
+
+// Precision is how AdamW stores its two moment estimates.
+type Precision uint8
+
+// The precisions.
+const (
+	// FP32 keeps them in float32: PyTorch's AdamW arithmetic, two bodies
+	// of optimiser state.
+	FP32 Precision = iota
+	// BF16 keeps them in bfloat16 (half the memory: one body of state).
+	// Each step still computes in float32 and uses the new float32
+	// moments for its own update; only what is carried to the next step
+	// is rounded, stochastically (round up with probability equal to
+	// the discarded fraction), so that small decays and increments are
+	// kept on average instead of being lost as round-to-nearest loses
+	// beta2's 0.1% a step. The random bits come from a counter-based
+	// generator keyed by the tensor's name, the step, the row (sparse
+	// updates) and the element, so a run is reproducible bit for bit and
+	// does not depend on how rows are split over goroutines.
+	BF16
+)
+
+var precisionNames = [...]string{FP32: "fp32", BF16: "bf16"}
+
+func (p Precision) String() string {
+	if int(p) < len(precisionNames) {
+		return precisionNames[p]
+	}
+	return fmt.Sprintf("precision(%d)", p)
+}
+
+// ParsePrecision reads "fp32" or "bf16".
+func ParsePrecision(s string) (Precision, error) {
+	for p, name := range precisionNames {
+		if s == name {
+			return Precision(p), nil
+		}
+	}
+	return 0, fmt.Errorf("optim: unknown moment precision %q (want fp32 or bf16)", s)
+}
+
+// roundKey seeds the rounding bits of one tensor (row 0) or one embedding
+// row (row r+1) at the current step.
+func (a *AdamW) roundKey(name string, row uint64) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	return mix(h.Sum64() ^ mix(uint64(a.step)^row*0x9e3779b97f4a7c15))
+}
+
+// mix is SplitMix64's finaliser.
+func mix(z uint64) uint64 {
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	return z ^ z>>31
+}
+
+// update16 is update with moments stored in bfloat16: the arithmetic of
+// update on the widened moments, then each moment rounded stochastically
+// with 16 random bits (element i of the run keyed by key).
+func (a *AdamW) update16(w []float32, m, v []uint16, g []float32, lr float32, key uint64) {
+	b1, b2, c1, c2 := a.cfg.Beta1, a.cfg.Beta2, 1-a.cfg.Beta1, 1-a.cfg.Beta2
+	step := lr / a.bc1
+	isb2 := float32(1 / math.Sqrt(float64(a.bc2)))
+	eps := a.cfg.Eps
+	m, v, g = m[:len(w)], v[:len(w)], g[:len(w)]
+	state := key
+	for i, gi := range g {
+		mi := float32(b1*widen(m[i])) + float32(c1*gi)
+		vi := float32(b2*widen(v[i])) + float32(float32(c2*gi)*gi)
+		state += 0x9e3779b97f4a7c15
+		r := mix(state)
+		m[i], v[i] = narrow(mi, uint32(r)), narrow(vi, uint32(r>>32))
+		den := float32(float32(math.Sqrt(float64(vi)))*isb2) + eps
+		w[i] -= float32(step*mi) / den
+	}
+}
+
+func widen(h uint16) float32 { return math.Float32frombits(uint32(h) << 16) }
+
+// narrow rounds x to bfloat16 stochastically with the low 16 bits of r:
+// adding them below the kept bits carries into them with probability equal
+// to the discarded fraction of the magnitude. A magnitude within one step
+// of the largest finite value may round to infinity, which a moment never
+// approaches (its float32 form would have overflowed first).
+func narrow(x float32, r uint32) uint16 {
+	b := math.Float32bits(x)
+	if b&0x7f800000 != 0x7f800000 {
+		return uint16((b + r&0xffff) >> 16)
+	}
+	h := uint16(b >> 16) // Inf stays Inf; NaN stays NaN
+	if b&0x7fffff != 0 {
+		h |= 1
+	}
+	return h
+}

@@ -1,0 +1,163 @@
+package optim
+
+import (
+	"math"
+	"runtime"
+	"testing"
+)
+
+// Stochastic rounding is unbiased: the mean of many roundings of x is x,
+// where rounding to nearest would always give the same neighbour.
+func TestNarrowIsUnbiased(t *testing.T) {
+	x := float32(1.00123) // between the bfloat16 neighbours 1 and 1.0078125
+	var sum float64
+	const n = 1 << 16
+	state := uint64(7)
+	for range n {
+		state += 0x9e3779b97f4a7c15
+		sum += float64(widen(narrow(x, uint32(mix(state)))))
+	}
+	if mean := sum / n; math.Abs(mean-float64(x)) > 2e-5 {
+		t.Errorf("mean of %d roundings of %v is %v", n, x, mean)
+	}
+	for _, v := range []float32{0, 1, -2.5, float32(math.Inf(1))} {
+		if got := widen(narrow(v, 0xffff)); got != v {
+			t.Errorf("exact value %v rounded to %v", v, got)
+		}
+	}
+	if nan := widen(narrow(float32(math.NaN()), 0)); !math.IsNaN(float64(nan)) {
+		t.Errorf("NaN rounded to %v", nan)
+	}
+}
+
+// With bfloat16 moments, a second moment decays over a thousand steps of
+// zero gradient as it does in float32 (0.999^t), though each step's decay
+// (0.1%) is below bfloat16's resolution (0.4-0.8%): rounding to nearest
+// would leave it where it was.
+func TestBF16SecondMomentDecays(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Moments, cfg.WeightDecay = BF16, 0
+	a, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 4096
+	w, g := make([]float32, n), make([]float32, n)
+	for i := range g {
+		g[i] = 1
+	}
+	a.Begin()
+	a.Dense("w", w, g, 1e-3)
+	clear(g)
+	const steps = 1000
+	for range steps {
+		a.Begin()
+		a.Dense("w", w, g, 1e-3)
+	}
+	var mean float64
+	for _, h := range a.v16["w"] {
+		mean += float64(widen(h)) / n
+	}
+	want := 0.001 * math.Pow(0.999, steps)
+	if math.Abs(mean-want) > 0.02*want {
+		t.Errorf("mean second moment %.6g after %d zero-gradient steps, want %.6g (float32 decay)", mean, steps, want)
+	}
+}
+
+// bfloat16 moments track the float64 reference closely over many steps of
+// varying gradients, and are reproducible bit for bit.
+func TestBF16DenseTracksReference(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Moments = BF16
+	const n, steps = 64, 300
+	run := func() []float32 {
+		a, _ := New(cfg)
+		w := make([]float32, n)
+		for i := range w {
+			w[i] = float32(i%7) - 3
+		}
+		g := make([]float32, n)
+		for s := range steps {
+			for i := range g {
+				g[i] = float32(math.Sin(float64(i*13+s*7))) * 0.1
+			}
+			a.Begin()
+			a.Dense("w", w, g, 1e-3)
+		}
+		return w
+	}
+	ref := make([]float64, n)
+	for i := range ref {
+		ref[i] = float64(i%7) - 3
+	}
+	b1, b2 := 0.9, 0.999
+	m, v := make([]float64, n), make([]float64, n)
+	for s := range steps {
+		for i := range ref {
+			gi := float64(float32(math.Sin(float64(i*13+s*7))) * 0.1)
+			ref[i] *= 1 - 1e-3*0.01
+			m[i] = b1*m[i] + (1-b1)*gi
+			v[i] = b2*v[i] + (1-b2)*gi*gi
+			den := math.Sqrt(v[i])/math.Sqrt(1-math.Pow(b2, float64(s+1))) + 1e-8
+			ref[i] -= 1e-3 / (1 - math.Pow(b1, float64(s+1))) * m[i] / den
+		}
+	}
+	w, again := run(), run()
+	for i := range w {
+		if math.Float32bits(w[i]) != math.Float32bits(again[i]) {
+			t.Fatalf("element %d: %v then %v in the same run", i, w[i], again[i])
+		}
+		// Each step moves a weight by about lr; the rounding noise of the
+		// moments moves it by a few percent of that.
+		if d := math.Abs(float64(w[i]) - ref[i]); d > 0.02*steps*1e-3 {
+			t.Errorf("w[%d] = %v, reference %v (off by %.3g)", i, w[i], ref[i], d)
+		}
+	}
+}
+
+func TestBF16SparseSplitDoesNotChangeBits(t *testing.T) {
+	const rows, dim = 4096, 32
+	run := func(procs int) []float32 {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+		cfg := DefaultConfig()
+		cfg.Moments = BF16
+		a, _ := New(cfg)
+		w := make([]float32, rows*dim)
+		var touched []int32
+		var g []float32
+		for r := 0; r < rows; r += 2 {
+			touched = append(touched, int32(r))
+			for j := 0; j < dim; j++ {
+				g = append(g, float32((r*31+j*7)%13)/13-0.5)
+			}
+		}
+		for range 3 {
+			a.Begin()
+			a.Sparse("e", w, dim, touched, g, 0.01)
+		}
+		return w
+	}
+	one, four := run(1), run(4)
+	for i := range one {
+		if math.Float32bits(one[i]) != math.Float32bits(four[i]) {
+			t.Fatalf("element %d: %v with 1 goroutine, %v with 4", i, one[i], four[i])
+		}
+	}
+}
+
+func TestParsePrecision(t *testing.T) {
+	for _, p := range []Precision{FP32, BF16} {
+		got, err := ParsePrecision(p.String())
+		if err != nil || got != p {
+			t.Errorf("ParsePrecision(%q) = %v, %v", p, got, err)
+		}
+	}
+	if _, err := ParsePrecision("fp8"); err == nil {
+		t.Error("fp8 accepted")
+	}
+	cfg := DefaultConfig()
+	cfg.Moments = BF16 + 1
+	if _, err := New(cfg); err == nil {
+		t.Error("unknown precision accepted")
+	}
+}
