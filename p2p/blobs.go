@@ -73,7 +73,8 @@ var ErrCorruptBlob = errors.New("p2p: stored block file is corrupt")
 // no lock (writes of the same block race harmlessly: both renames put
 // identical bytes in place); mu guards the record of what is not synced.
 type blobStore struct {
-	dir string
+	dir   string
+	packs *packStore // blocks a direct fetch packed; nil until openPacks
 
 	mu       sync.Mutex
 	unsynced map[string]bool // files renamed into place since the last sync
@@ -155,6 +156,9 @@ func blobKey(h mh.Multihash) string { return dshelp.MultihashToDsKey(h).String()
 func (s *blobStore) name(h mh.Multihash) string { return filepath.Join(s.dir, blobKey(h)) }
 
 func (s *blobStore) has(c cid.Cid) (bool, error) {
+	if _, ok := s.packs.lookup(blobKey(c.Hash())); ok {
+		return true, nil
+	}
 	name := s.name(c.Hash())
 	_, err := os.Stat(name)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -168,6 +172,9 @@ func (s *blobStore) has(c cid.Cid) (bool, error) {
 
 // size returns the block's length from its file's size.
 func (s *blobStore) size(c cid.Cid) (int, error) {
+	if e, ok := s.packs.lookup(blobKey(c.Hash())); ok {
+		return e.size, nil
+	}
 	name := s.name(c.Hash())
 	st, err := os.Stat(name)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -195,6 +202,9 @@ func (s *blobStore) get(c cid.Cid) (blocks.Block, error) {
 // ipld.ErrNotFound; a file that fails its checks wraps ErrCorruptBlob and
 // names the block.
 func (s *blobStore) read(c cid.Cid, buf []byte) (data, file []byte, err error) {
+	if e, ok := s.packs.lookup(blobKey(c.Hash())); ok {
+		return s.packs.read(c, e, buf)
+	}
 	name := s.name(c.Hash())
 	f, err := os.Open(name)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -242,10 +252,15 @@ func checkBlob(file []byte) error {
 
 func blobHeaderOf(data []byte) []byte {
 	h := make([]byte, blobHeader)
+	putBlobHeader(h, data)
+	return h
+}
+
+// putBlobHeader writes data's header into h[:blobHeader].
+func putBlobHeader(h, data []byte) {
 	copy(h, blobMagic[:])
 	binary.BigEndian.PutUint32(h[4:8], crc32.Checksum(data, castagnoli))
 	binary.BigEndian.PutUint64(h[8:16], uint64(len(data)))
-	return h
 }
 
 // put writes blks (each already checked against its CID by the caller or
@@ -262,6 +277,9 @@ func (s *blobStore) put(blks []blocks.Block) error {
 		}
 	}()
 	for _, blk := range blks {
+		if _, ok := s.packs.lookup(blobKey(blk.Cid().Hash())); ok {
+			continue
+		}
 		if st, err := os.Stat(s.name(blk.Cid().Hash())); err == nil && st.Size() == int64(blobHeader+len(blk.RawData())) {
 			continue // content-addressed: the file in place holds these bytes (a truncated one is replaced)
 		}
@@ -440,8 +458,12 @@ func syncDir(dir string) error {
 	return nil
 }
 
-// remove deletes the block's file; a missing file is not an error.
-func (s *blobStore) remove(c cid.Cid) error {
+// remove deletes the block's file and its packed copy; a missing block is
+// not an error.
+func (s *blobStore) remove(ctx context.Context, c cid.Cid) error {
+	if err := s.packs.remove(ctx, c, blobKey(c.Hash())); err != nil {
+		return err
+	}
 	name := s.name(c.Hash())
 	if err := os.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("p2p blobs: delete block %s: %w", c, err)
@@ -453,16 +475,27 @@ func (s *blobStore) remove(c cid.Cid) error {
 }
 
 // keys sends the CID (raw codec, as the blockstore reports keys) of every
-// stored block to out until ctx ends.
+// stored block to out until ctx ends: the packed ones, then the files not
+// also packed.
 func (s *blobStore) keys(ctx context.Context, out chan<- cid.Cid) error {
+	packed := map[string]bool{}
+	names := s.packs.keys()
 	files, err := os.ReadDir(s.dir)
 	if err != nil {
 		return fmt.Errorf("p2p blobs: list %s: %w", s.dir, err)
 	}
+	for _, k := range names {
+		packed[k] = true
+	}
 	for _, f := range files {
-		h, err := dshelp.DsKeyToMultihash(ds.NewKey(f.Name()))
-		if err != nil || f.IsDir() {
-			continue // tmp/, or not a block file
+		if !packed[f.Name()] && !f.IsDir() {
+			names = append(names, f.Name())
+		}
+	}
+	for _, name := range names {
+		h, err := dshelp.DsKeyToMultihash(ds.NewKey(name))
+		if err != nil {
+			continue // not a block file
 		}
 		select {
 		case out <- cid.NewCidV1(cid.Raw, h):
@@ -558,7 +591,7 @@ func (h *hybridStore) PutMany(ctx context.Context, blks []blocks.Block) error {
 
 // DeleteBlock removes the block from both places.
 func (h *hybridStore) DeleteBlock(ctx context.Context, c cid.Cid) error {
-	if err := h.blobs.remove(c); err != nil {
+	if err := h.blobs.remove(ctx, c); err != nil {
 		return err
 	}
 	return h.Blockstore.DeleteBlock(ctx, c)

@@ -91,6 +91,10 @@ func openBlocks(ctx context.Context, dir string, h host.Host, finder contentFind
 	if torn > 0 {
 		log.Warn("deleted block files a crash left incomplete", "dir", dir, "files", torn)
 	}
+	if err := blobs.openPacks(ctx, store); err != nil {
+		store.Close()
+		return nil, err
+	}
 	return newBlocksWith(ctx, store, blobs, h, finder, log), nil
 }
 

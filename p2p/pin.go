@@ -207,6 +207,9 @@ func (b *Blocks) GC(ctx context.Context) (GCStats, error) {
 		}
 	}
 	b.metrics.removed(st.Removed)
+	if err := b.blobs.compactPacks(ctx); err != nil {
+		return st, fmt.Errorf("p2p gc: %w", err)
+	}
 	return st, ctx.Err()
 }
 

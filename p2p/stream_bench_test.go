@@ -2,8 +2,16 @@ package p2p
 
 import (
 	"context"
+	"crypto/sha256"
+	"errors"
+	"flag"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -20,18 +28,26 @@ import (
 // seven servers to one fetcher fetching a different checkpoint from each
 // at once, as in a round where every peer publishes a delta (7to1):
 //
-//	tcp            plain TCP, one connection per transfer, bytes discarded
-//	               (the ceiling)
+//	tcp            plain TCP, one connection per transfer, the server
+//	               writing from memory, the bytes discarded (the ceiling)
+//	tcp-file       a raw TCP copy of a stored checkpoint: the server sends
+//	               a file (sendfile), the fetcher writes a new file (splice)
+//	               and fsyncs it; nothing is checked
+//	tcp-file-sha   tcp-file through a 1 MiB buffer, hashing every byte with
+//	               SHA-256 and checking the digest (what a copy verified
+//	               against a known hash costs)
 //	libp2p         one raw libp2p stream per transfer between p2p.Nodes (the
 //	               shipped host: TCP, TLS 1.3, yamux), bytes discarded
 //	direct         Node.FetchDirect of a freshly imported UnixFS DAG between
-//	               the same Nodes: framed, every block hashed and checked
-//	               against its place in the DAG, stored in the fetcher's
-//	               Blocks (pebble, leaves of 64 KiB and more as blob files)
-//	bitswap        Blocks.Fetch of a fresh DAG between the same Nodes
-//	direct-pebble  FetchDirect to fetchers whose Blocks keep every block in
+//	               the same Nodes, then Blocks.Sync: framed, every block
+//	               hashed and checked against its place in the DAG, stored
+//	               durably in the fetcher's Blocks (pebble; the large leaves
+//	               in one fsynced pack per fetch); the servers read blob files
+//	bitswap        Blocks.Fetch of a fresh DAG between the same Nodes (not
+//	               synced)
+//	direct-pebble  direct to fetchers whose Blocks keep every block in
 //	               pebble (the store before blob files), servers as shipped
-//	direct-mem     FetchDirect to fetchers whose Blocks keep blocks in memory:
+//	direct-mem     direct to fetchers whose Blocks keep blocks in memory:
 //	               the protocol without the fetcher's store
 //
 // Every iteration runs every path, so all see the same machine load; each
@@ -39,7 +55,8 @@ import (
 // its MB per CPU-second of this process (both ends run here, so this is
 // the path's CPU cost and depends little on other load; background pebble
 // work started by an earlier path is charged to whichever path runs), and
-// the direct paths their ratios of wall time.
+// the direct paths their ratios of wall time. -direct.paths=a,b runs only
+// those paths (for a profile of one).
 //
 //	go test -run '^$' -bench Direct -benchtime 3x -count 3 ./p2p
 func BenchmarkDirect(b *testing.B) {
@@ -48,8 +65,28 @@ func BenchmarkDirect(b *testing.B) {
 	b.Run("7to1", func(b *testing.B) { benchDirect(b, 7, 1) })
 }
 
+// directPaths limits BenchmarkDirect to some paths (comma-separated
+// names), for a profile of one path: -args -direct.paths=direct.
+var directPaths = flag.String("direct.paths", "", "comma-separated paths BenchmarkDirect runs (default: all)")
+
+// runs reports whether path p is to run.
+func runs(p int) bool {
+	return *directPaths == "" || slices.Contains(strings.Split(*directPaths, ","), paths[p])
+}
+
 // paths in report order; each indexes directBench.times.
-var paths = []string{"tcp", "libp2p", "direct", "bitswap", "direct-pebble", "direct-mem"}
+var paths = []string{"tcp", "tcp-file", "tcp-file-sha", "libp2p", "direct", "bitswap", "direct-pebble", "direct-mem"}
+
+const (
+	pTCP = iota
+	pTCPFile
+	pTCPFileSHA
+	pLibp2p
+	pDirect
+	pBitswap
+	pDirectPebble
+	pDirectMem
+)
 
 // swarm is servers and fetchers; transfer i of a round runs from
 // srcs[i%len(srcs)] to dsts[i%len(dsts)].
@@ -66,11 +103,15 @@ type directBench struct {
 	pebble  swarm // fetchers with pebble-only stores
 	mem     swarm // fetchers with in-memory stores
 	data    []byte
-	tcp     net.Listener
-	times   []time.Duration // wall time per path
-	cpu     []time.Duration // process CPU time per path
+	sum     [sha256.Size]byte // of data
+	tcp     net.Listener      // sends data from memory
+	tcpFile net.Listener      // sends data from a file
+	file    string            // that file
+	copies  string            // directory the tcp-file paths write to
+	times   []time.Duration   // wall time per path
+	cpu     []time.Duration   // process CPU time per path
 	seed    uint64
-	wg      sync.WaitGroup // the TCP server
+	wg      sync.WaitGroup // the TCP servers
 }
 
 const benchProto = "/coldnode/bench-raw/1"
@@ -88,20 +129,34 @@ func benchDirect(b *testing.B, nsrc, ndst int) {
 	d.startTCP(b)
 	defer d.stop()
 	for b.Loop() {
-		d.run(b, 0, func(i int) error { return dialTCP(d.tcp.Addr().String()) })
-		d.run(b, 1, func(i int) error { return d.shipped.stream(i) })
-		d.run(b, 2, d.fetch(b, d.shipped, directFetch))
-		d.run(b, 3, d.fetch(b, d.shipped, func(_, n *Node, c cid.Cid) (int64, error) {
-			return n.Blocks().Fetch(context.Background(), c, benchSize, nil)
-		}))
-		d.run(b, 4, d.fetch(b, d.pebble, directFetch))
-		d.run(b, 5, d.fetch(b, d.mem, directFetch))
+		d.run(b, pTCP, func() func(int) error {
+			return func(i int) error { return dialTCP(d.tcp.Addr().String()) }
+		})
+		d.run(b, pTCPFile, func() func(int) error { return d.copyTCP(b, false) })
+		d.run(b, pTCPFileSHA, func() func(int) error { return d.copyTCP(b, true) })
+		d.run(b, pLibp2p, func() func(int) error { return d.shipped.stream })
+		d.run(b, pDirect, func() func(int) error { return d.fetch(b, d.shipped, directFetch) })
+		d.run(b, pBitswap, func() func(int) error { return d.fetch(b, d.shipped, bitswapFetch) })
+		d.run(b, pDirectPebble, func() func(int) error { return d.fetch(b, d.pebble, directFetch) })
+		d.run(b, pDirectMem, func() func(int) error { return d.fetch(b, d.mem, directFetch) })
 	}
 	d.report(b, d.shipped.k)
 }
 
+func bitswapFetch(_, dst *Node, c cid.Cid) (int64, error) {
+	return dst.Blocks().Fetch(context.Background(), c, benchSize, nil)
+}
+
+// directFetch fetches c and then makes every stored block durable (as
+// the node does before it names a block, and as the tcp-file paths fsync
+// their copy): with packs only pebble's log is left to sync, before packs
+// every blob file of the fetch.
 func directFetch(src, dst *Node, c cid.Cid) (int64, error) {
-	return dst.FetchDirect(context.Background(), src.ID(), c, benchSize, nil)
+	n, err := dst.FetchDirect(context.Background(), src.ID(), c, benchSize, nil)
+	if err == nil {
+		err = dst.Blocks().Sync(context.Background())
+	}
+	return n, err
 }
 
 func (d *directBench) newSwarm(b *testing.B, nsrc, ndst int, mk func() *Node) swarm {
@@ -175,34 +230,133 @@ func (d *directBench) fetch(b *testing.B, s swarm, get func(src, dst *Node, c ci
 	}
 }
 
+// startTCP starts the two TCP servers: one writes data from memory, the
+// other copies it from a file (sendfile), as a raw copy of a stored
+// checkpoint would.
 func (d *directBench) startTCP(b *testing.B) {
-	var err error
-	if d.tcp, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+	d.sum = sha256.Sum256(d.data)
+	d.file = filepath.Join(b.TempDir(), "checkpoint")
+	if err := os.WriteFile(d.file, d.data, 0o600); err != nil {
+		b.Fatal(err)
+	}
+	d.copies = b.TempDir()
+	d.tcp = d.serveTCP(b, func(c net.Conn) { c.Write(d.data) })
+	d.tcpFile = d.serveTCP(b, func(c net.Conn) {
+		f, err := os.Open(d.file)
+		if err != nil {
+			return
+		}
+		defer f.Close()
+		io.Copy(c, f)
+	})
+}
+
+// serveTCP accepts connections, sending each with send and closing it.
+func (d *directBench) serveTCP(b *testing.B, send func(net.Conn)) net.Listener {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
 		b.Fatal(err)
 	}
 	d.wg.Go(func() {
 		var conns sync.WaitGroup
 		defer conns.Wait()
 		for {
-			c, err := d.tcp.Accept()
+			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
 			conns.Go(func() {
-				c.Write(d.data)
+				send(c)
 				c.Close()
 			})
 		}
 	})
+	return ln
 }
 
 func (d *directBench) stop() {
 	d.tcp.Close()
+	d.tcpFile.Close()
 	d.wg.Wait()
 }
 
-// run runs f for every fetcher at once and adds the wall time to path p.
-func (d *directBench) run(b *testing.B, p int, f func(i int) error) {
+// copyTCP empties the copies directory (untimed) and returns the timed
+// part: transfer i copies the checkpoint file over TCP into a new file and
+// fsyncs it; with sum it also hashes every byte (SHA-256, as the fetch
+// checks blocks) and checks the digest.
+func (d *directBench) copyTCP(b *testing.B, sum bool) func(int) error {
+	if err := os.RemoveAll(d.copies); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.Mkdir(d.copies, 0o700); err != nil {
+		b.Fatal(err)
+	}
+	return func(i int) error {
+		return d.copyOne(filepath.Join(d.copies, strconv.Itoa(i)), sum)
+	}
+}
+
+func (d *directBench) copyOne(name string, sum bool) error {
+	c, err := net.Dial("tcp", d.tcpFile.Addr().String())
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	f, err := os.Create(name)
+	if err != nil {
+		return err
+	}
+	var n int64
+	if sum {
+		n, err = d.hashCopy(f, c)
+	} else {
+		n, err = io.Copy(f, c) // splice from the socket into the file
+	}
+	if err == nil && n != benchSize {
+		err = io.ErrUnexpectedEOF
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// hashCopy copies r to f through a 1 MiB buffer, hashing every byte, and
+// checks the digest against data's.
+func (d *directBench) hashCopy(f *os.File, r io.Reader) (int64, error) {
+	h := sha256.New()
+	buf := make([]byte, 1<<20)
+	var n int64
+	for {
+		k, err := io.ReadFull(r, buf)
+		h.Write(buf[:k])
+		if _, werr := f.Write(buf[:k]); werr != nil {
+			return n, werr
+		}
+		n += int64(k)
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			break
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+	if [sha256.Size]byte(h.Sum(nil)) != d.sum {
+		return n, errors.New("copy does not hash to the checkpoint's digest")
+	}
+	return n, nil
+}
+
+// run runs the transfer prepare makes (untimed) for every fetcher at once
+// and adds the wall time to path p.
+func (d *directBench) run(b *testing.B, p int, prepare func() func(i int) error) {
+	if !runs(p) {
+		return
+	}
+	f := prepare()
 	k := d.shipped.k
 	errs := make([]error, k)
 	var wg sync.WaitGroup
@@ -251,15 +405,24 @@ func drain(r io.ReadCloser) error {
 func (d *directBench) report(b *testing.B, k int) {
 	mb := float64(k) * benchSize * float64(b.N) / 1e6
 	for p, name := range paths {
+		if !runs(p) {
+			continue
+		}
 		b.ReportMetric(mb/d.times[p].Seconds(), name+"-MB/s")
 		b.ReportMetric(mb/d.cpu[p].Seconds(), name+"-MB/cpu-s")
 	}
-	ratio := func(base, p int) float64 { return d.times[base].Seconds() / d.times[p].Seconds() }
-	b.ReportMetric(ratio(0, 2), "direct/tcp")
-	b.ReportMetric(ratio(1, 2), "direct/libp2p")
-	b.ReportMetric(ratio(3, 2), "direct/bitswap")
-	b.ReportMetric(ratio(4, 2), "direct/direct-pebble")
-	b.ReportMetric(ratio(0, 4), "direct-pebble/tcp")
-	b.ReportMetric(ratio(1, 5), "direct-mem/libp2p")
+	ratio := func(base, p int, name string) {
+		if runs(base) && runs(p) {
+			b.ReportMetric(d.times[base].Seconds()/d.times[p].Seconds(), name)
+		}
+	}
+	ratio(pTCP, pDirect, "direct/tcp")
+	ratio(pTCPFile, pDirect, "direct/tcp-file")
+	ratio(pTCPFileSHA, pDirect, "direct/tcp-file-sha")
+	ratio(pLibp2p, pDirect, "direct/libp2p")
+	ratio(pBitswap, pDirect, "direct/bitswap")
+	ratio(pDirectPebble, pDirect, "direct/direct-pebble")
+	ratio(pLibp2p, pDirectMem, "direct-mem/libp2p")
+	ratio(pTCP, pLibp2p, "libp2p/tcp")
 	b.ReportMetric(0, "ns/op")
 }

@@ -80,7 +80,7 @@ func (b *Blocks) receive(ctx context.Context, s io.ReadWriter, root cid.Cid, max
 	}
 	d := &dagReader{r: r, max: maxBytes + maxBytes/64 + 1<<20, cap: maxBytes, progress: progress}
 	d.order.start(root)
-	w := newBatchWriter(ctx, b.bs)
+	w := newBatchWriter(ctx, b.bs, b.blobs)
 	if err := errors.Join(d.run(w), w.close()); err != nil {
 		return d.done, err
 	}

@@ -16,6 +16,10 @@ const (
 	// of the batch to pebble in one batch commit (one WAL write) instead of
 	// one per block. Larger batches measured no faster.
 	batchBytes = 16 << 20
+	// packBatchBytes replaces batchBytes when large leaves go to a pack:
+	// appending to a pack gains nothing from batching, and a smaller batch
+	// leaves less to write after the last frame has arrived.
+	packBatchBytes = 2 << 20
 	// batchQueue is how many blocks may wait for the writer.
 	batchQueue = 32
 	// poolBuffers is how many block buffers a fetch recycles: the queue,
@@ -31,6 +35,8 @@ const (
 // written.
 type batchWriter struct {
 	bs      blockstore.Blockstore
+	pack    *packWriter // large leaves go here; nil: all to bs
+	batch   int         // bytes gathered before a batch is handed on
 	in      chan pending
 	batches chan []blocks.Block // checked batches for the storing goroutine
 	free    chan []byte
@@ -47,9 +53,12 @@ type pending struct {
 	check bool
 }
 
-func newBatchWriter(ctx context.Context, bs blockstore.Blockstore) *batchWriter {
+func newBatchWriter(ctx context.Context, bs blockstore.Blockstore, blobs *blobStore) *batchWriter {
 	w := &batchWriter{bs: bs, in: make(chan pending, batchQueue), batches: make(chan []blocks.Block, 1),
-		free: make(chan []byte, poolBuffers), failed: make(chan struct{})}
+		free: make(chan []byte, poolBuffers), failed: make(chan struct{}), batch: batchBytes}
+	if blobs != nil && blobs.packs != nil {
+		w.pack, w.batch = newPackWriter(blobs), packBatchBytes
+	}
 	w.wg.Go(func() {
 		defer close(w.batches)
 		w.loop()
@@ -90,8 +99,9 @@ func (w *batchWriter) close() error {
 }
 
 // loop checks queued blocks and hands them to the storing goroutine in
-// batches of up to batchBytes (a quarter of that when nothing else waits).
-// A block that fails its check ends the fetch; the batches before it are
+// batches of up to w.batch bytes (a quarter of that when nothing else
+// waits).
+// A block that fails its check ends the fetch; the blocks before it are
 // still stored.
 func (w *batchWriter) loop() {
 	var batch []blocks.Block
@@ -99,13 +109,14 @@ func (w *batchWriter) loop() {
 	for p := range w.in {
 		if p.check {
 			if err := verify(p.blk.Cid(), p.blk.RawData()); err != nil {
+				w.hand(batch) // the blocks verified before it are kept
 				w.fail(err)
 				break
 			}
 		}
 		batch = append(batch, p.blk)
 		size += len(p.blk.RawData())
-		if size < batchBytes && (len(w.in) > 0 || size < batchBytes/4) {
+		if size < w.batch && (len(w.in) > 0 || size < w.batch/4) {
 			continue
 		}
 		if !w.hand(batch) {
@@ -136,14 +147,22 @@ func (w *batchWriter) hand(batch []blocks.Block) bool {
 }
 
 // store writes batches and recycles their buffers; after a write fails it
-// drains the rest unwritten.
+// drains the rest unwritten. At the end it commits the pack (the leaves
+// become durable and then visible), or deletes it after a failed write.
 func (w *batchWriter) store(ctx context.Context) {
 	failed := false
+	defer func() {
+		if failed {
+			w.pack.abort()
+		} else if err := w.pack.commit(ctx); err != nil {
+			w.fail(err)
+		}
+	}()
 	for batch := range w.batches {
 		if failed {
 			continue
 		}
-		if err := w.bs.PutMany(ctx, batch); err != nil {
+		if err := w.write(ctx, batch); err != nil {
 			w.fail(fmt.Errorf("store %d blocks: %w", len(batch), err))
 			failed = true
 			continue
@@ -155,6 +174,25 @@ func (w *batchWriter) store(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// write stores one batch: large leaves to the pack, the rest to bs.
+func (w *batchWriter) write(ctx context.Context, batch []blocks.Block) error {
+	if w.pack == nil {
+		return w.bs.PutMany(ctx, batch)
+	}
+	small := make([]blocks.Block, 0, len(batch))
+	for _, blk := range batch {
+		if !isBlob(blk) {
+			small = append(small, blk)
+		} else if err := w.pack.add(ctx, blk); err != nil {
+			return err
+		}
+	}
+	if len(small) == 0 {
+		return nil
+	}
+	return w.bs.PutMany(ctx, small)
 }
 
 // fail records the first error and releases put and hand.
