@@ -73,11 +73,21 @@ func TestConfigValidate(t *testing.T) {
 	}
 }
 
+// The sparse update splits rows over goroutines; the split changes no bit,
+// with float32 or bfloat16 moments.
 func TestSparseSplitDoesNotChangeBits(t *testing.T) {
+	for _, p := range []Precision{FP32, BF16} {
+		t.Run(p.String(), func(t *testing.T) { testSparseSplit(t, p) })
+	}
+}
+
+func testSparseSplit(t *testing.T, moments Precision) {
 	const rows, dim = 4096, 32
 	run := func(procs int) []float32 {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
-		a, _ := New(DefaultConfig())
+		cfg := DefaultConfig()
+		cfg.Moments = moments
+		a, _ := New(cfg)
 		w := make([]float32, rows*dim)
 		var touched []int32
 		var g []float32

@@ -2,7 +2,6 @@ package optim
 
 import (
 	"math"
-	"runtime"
 	"testing"
 )
 
@@ -111,36 +110,6 @@ func TestBF16DenseTracksReference(t *testing.T) {
 		// moments moves it by a few percent of that.
 		if d := math.Abs(float64(w[i]) - ref[i]); d > 0.02*steps*1e-3 {
 			t.Errorf("w[%d] = %v, reference %v (off by %.3g)", i, w[i], ref[i], d)
-		}
-	}
-}
-
-func TestBF16SparseSplitDoesNotChangeBits(t *testing.T) {
-	const rows, dim = 4096, 32
-	run := func(procs int) []float32 {
-		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
-		cfg := DefaultConfig()
-		cfg.Moments = BF16
-		a, _ := New(cfg)
-		w := make([]float32, rows*dim)
-		var touched []int32
-		var g []float32
-		for r := 0; r < rows; r += 2 {
-			touched = append(touched, int32(r))
-			for j := 0; j < dim; j++ {
-				g = append(g, float32((r*31+j*7)%13)/13-0.5)
-			}
-		}
-		for range 3 {
-			a.Begin()
-			a.Sparse("e", w, dim, touched, g, 0.01)
-		}
-		return w
-	}
-	one, four := run(1), run(4)
-	for i := range one {
-		if math.Float32bits(one[i]) != math.Float32bits(four[i]) {
-			t.Fatalf("element %d: %v with 1 goroutine, %v with 4", i, one[i], four[i])
 		}
 	}
 }
