@@ -79,10 +79,40 @@ func (d *discovery) mdnsLoop() {
 			if d.n.host.Network().Connectedness(ai.ID) == network.Connected {
 				continue
 			}
-			if err := d.n.connect(d.n.ctx, ai); err != nil {
-				d.n.log.Debug("mDNS peer unreachable", "peer", ai.ID, "err", err)
+			if d.n.host.ID() < ai.ID {
+				d.connectFound(ai)
+				continue
 			}
+			d.n.goFunc(func() { d.connectLater(ai) })
 		}
+	}
+}
+
+// mdnsYield is how long the peer with the greater ID waits for the other
+// to dial it. Two peers that find each other at once and both dial would
+// dial from their listening ports (TCP port reuse) to each other's, which
+// on one host makes a TCP simultaneous open: one connection on which both
+// sides start a TLS client handshake, so both dials fail (and then back
+// off). So the lesser peer ID dials at once and the greater only if no
+// connection came meanwhile.
+const mdnsYield = 2 * time.Second
+
+func (d *discovery) connectLater(ai peer.AddrInfo) {
+	t := time.NewTimer(mdnsYield)
+	defer t.Stop()
+	select {
+	case <-d.n.ctx.Done():
+		return
+	case <-t.C:
+	}
+	if d.n.host.Network().Connectedness(ai.ID) != network.Connected {
+		d.connectFound(ai)
+	}
+}
+
+func (d *discovery) connectFound(ai peer.AddrInfo) {
+	if err := d.n.connect(d.n.ctx, ai); err != nil {
+		d.n.log.Debug("mDNS peer unreachable", "peer", ai.ID, "err", err)
 	}
 }
 
