@@ -36,6 +36,11 @@ func TestPeerExchangeStopsAtWantPeers(t *testing.T) {
 		}
 	}
 	eventually(t, 5*time.Second, "hub sees three peers", func() bool { return len(hub.Peers()) == 3 })
+	// The hub answers with the addresses identify gave it, which may come a
+	// moment after the connection.
+	eventually(t, 5*time.Second, "hub knows the leaves' listen addresses", func() bool {
+		return knowsListenAddr(hub, leaves[2])
+	})
 	// A node with WantPeers 2 and two connections asks no one.
 	leaves[0].cfg.WantPeers = 2
 	if err := leaves[0].Connect(context.Background(), leaves[1].Addrs()[0].String()); err != nil {
@@ -116,4 +121,17 @@ func FuzzDecodePEX(f *testing.F) {
 			}
 		}
 	})
+}
+
+// knowsListenAddr reports whether n's peer store has p's listen address.
+func knowsListenAddr(n, p *Node) bool {
+	want := p.host.Addrs()
+	for _, a := range n.host.Peerstore().Addrs(p.ID()) {
+		for _, w := range want {
+			if a.Equal(w) {
+				return true
+			}
+		}
+	}
+	return false
 }
