@@ -79,40 +79,37 @@ func (d *discovery) mdnsLoop() {
 			if d.n.host.Network().Connectedness(ai.ID) == network.Connected {
 				continue
 			}
-			if d.n.host.ID() < ai.ID {
-				d.connectFound(ai)
-				continue
-			}
-			d.n.goFunc(func() { d.connectLater(ai) })
+			d.n.goFunc(func() { d.dialOrdered(ai, "mDNS peer unreachable") })
 		}
 	}
 }
 
-// mdnsYield is how long the peer with the greater ID waits for the other
-// to dial it. Two peers that find each other at once and both dial would
-// dial from their listening ports (TCP port reuse) to each other's, which
-// on one host makes a TCP simultaneous open: one connection on which both
-// sides start a TLS client handshake, so both dials fail (and then back
-// off). So the lesser peer ID dials at once and the greater only if no
-// connection came meanwhile.
-const mdnsYield = 2 * time.Second
+// dialYield is how long the peer with the greater ID waits for the other
+// to dial it when both may dial each other at once (peers that found each
+// other by mDNS, or that both redial after their connection dropped). Both
+// would dial from their listening ports (TCP port reuse) to each other's,
+// which makes a TCP simultaneous open: one connection on which both sides
+// start a TLS client handshake, so both dials fail and then back off.
+const dialYield = 2 * time.Second
 
-func (d *discovery) connectLater(ai peer.AddrInfo) {
-	t := time.NewTimer(mdnsYield)
-	defer t.Stop()
-	select {
-	case <-d.n.ctx.Done():
+// dialOrdered connects to ai unless already connected: at once when this
+// peer's ID is the lesser, else only if no connection came within
+// dialYield. A failure is logged with msg.
+func (d *discovery) dialOrdered(ai peer.AddrInfo, msg string) {
+	if d.n.host.ID() > ai.ID {
+		t := time.NewTimer(dialYield)
+		defer t.Stop()
+		select {
+		case <-d.n.ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+	if d.n.host.Network().Connectedness(ai.ID) == network.Connected {
 		return
-	case <-t.C:
 	}
-	if d.n.host.Network().Connectedness(ai.ID) != network.Connected {
-		d.connectFound(ai)
-	}
-}
-
-func (d *discovery) connectFound(ai peer.AddrInfo) {
 	if err := d.n.connect(d.n.ctx, ai); err != nil {
-		d.n.log.Debug("mDNS peer unreachable", "peer", ai.ID, "err", err)
+		d.n.log.Debug(msg, "peer", ai.ID, "err", err)
 	}
 }
 
@@ -147,9 +144,7 @@ func (d *discovery) reconnect() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := d.n.connect(d.n.ctx, ai); err != nil {
-				d.n.log.Debug("peer unreachable", "peer", ai.ID, "err", err)
-			}
+			d.dialOrdered(ai, "peer unreachable")
 		}()
 	}
 	wg.Wait()

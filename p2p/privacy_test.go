@@ -161,6 +161,9 @@ func TestBootstrapRedialWhenLow(t *testing.T) {
 		t.Fatal("DialBootstrap returned without a connection")
 	}
 	for range 2 {
+		// b must hold the connection before it closes it: a dialler's side
+		// of a new connection is ready a moment before the listener's.
+		eventually(t, 5*time.Second, "b to see a's connection", func() bool { return connected(b, a.ID()) })
 		old := connIDs(a, b.ID())
 		if err := b.Host().Network().ClosePeer(a.ID()); err != nil {
 			t.Fatal(err)
