@@ -86,7 +86,8 @@ func (d *discovery) mdnsLoop() {
 
 // dialYield is how long the peer with the greater ID waits for the other
 // to dial it when both may dial each other at once (peers that found each
-// other by mDNS, or that both redial after their connection dropped). Both
+// other by mDNS; redials of bootstrap and remembered peers do not wait, or
+// a restarted node would reconnect late to peers that do not know it). Both
 // would dial from their listening ports (TCP port reuse) to each other's,
 // which makes a TCP simultaneous open: one connection on which both sides
 // start a TLS client handshake, so both dials fail and then back off.
@@ -144,7 +145,9 @@ func (d *discovery) reconnect() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			d.dialOrdered(ai, "peer unreachable")
+			if err := d.n.connect(d.n.ctx, ai); err != nil {
+				d.n.log.Debug("peer unreachable", "peer", ai.ID, "err", err)
+			}
 		}()
 	}
 	wg.Wait()

@@ -134,6 +134,10 @@ func TestPackCrashLeftovers(t *testing.T) {
 	if err != nil || st.Bad != 0 {
 		t.Fatalf("Verify: %+v, %v", st, err)
 	}
+	// Dial the source now rather than race the reconnect to remembered peers.
+	if err := n.Connect(context.Background(), f.src.Addrs()[0].String()); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := n.FetchDirect(context.Background(), f.src.ID(), f.root, 1<<30, nil); err != nil {
 		t.Fatalf("fetching the DAG again: %v", err)
 	}
