@@ -71,24 +71,19 @@ func (a *AdamW) Begin() {
 	a.bc2 = float32(1 - math.Pow(float64(a.cfg.Beta2), float64(a.step)))
 }
 
-func (a *AdamW) state(name string, n int) (m, v []float32) {
-	m, ok := a.m[name]
-	if !ok {
-		m, v = make([]float32, n), make([]float32, n)
-		a.m[name], a.v[name] = m, v
-		return m, v
-	}
-	return m, a.v[name]
-}
+func (a *AdamW) state(name string, n int) (m, v []float32) { return moments(a.m, a.v, name, n) }
 
-func (a *AdamW) state16(name string, n int) (m, v []uint16) {
-	m, ok := a.m16[name]
+func (a *AdamW) state16(name string, n int) (m, v []uint16) { return moments(a.m16, a.v16, name, n) }
+
+// moments returns the moment vectors of name, made (zero) on first use.
+func moments[T float32 | uint16](ms, vs map[string][]T, name string, n int) (m, v []T) {
+	m, ok := ms[name]
 	if !ok {
-		m, v = make([]uint16, n), make([]uint16, n)
-		a.m16[name], a.v16[name] = m, v
+		m, v = make([]T, n), make([]T, n)
+		ms[name], vs[name] = m, v
 		return m, v
 	}
-	return m, a.v16[name]
+	return m, vs[name]
 }
 
 // Dense applies one AdamW update to w with gradient g at learning rate lr.
