@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync"
 
+	"github.com/coldnode/coldnode/consensus"
 	"github.com/coldnode/coldnode/consensus/fusion"
 	"github.com/coldnode/coldnode/train/checkpoint"
 	"github.com/coldnode/coldnode/train/deltaenc"
@@ -43,6 +45,61 @@ func (rt *runtime) checkSent(ctx context.Context, b []byte, bound float64) ([]by
 	return checkEncodedDelta(ref, b, bound)
 }
 
+// addArrived is the one-pass check of an arrived encoded delta under a
+// mean rule: the delta is inflated once, and its norm is summed in the
+// pass that adds it to the round's running sum (the sum's own check is
+// checkMatch's). It reports true when the delta passed every check of
+// checkSent and checkMatch and is in the sum: the verdict those give,
+// reached in one pass over the values instead of two. False leaves the
+// sum unchanged and the verdict to them; it is the answer for any delta
+// they reject, and for one this path cannot judge (a norm within rounding
+// of the bound, a round the sum does not follow, a plain delta).
+func (rt *runtime) addArrived(ctx context.Context, ck consensus.Check, b []byte) bool {
+	if rt.sums == nil || !deltaenc.Compressed(b) && !encodedHeader(b) {
+		return false
+	}
+	ref, err := rt.genesisLayout(ctx)
+	if err != nil {
+		return false
+	}
+	buf := lendInflate()
+	in, inner, ok := openArrived(ref, ck.Delta, b, *buf)
+	added := ok && rt.sums.addWithin(ctx, ck.Base, ck.Round, in, ck.NormBound)
+	if ctx.Err() == nil && deltaenc.Compressed(b) { // the keeper is done with inner
+		*buf = inner
+		inflateBufs.Put(buf)
+	}
+	rt.n.log.Debug("delta checked", "contribution", ck.Contribution, "one_pass", added)
+	return added
+}
+
+// inflateBufs holds memory addArrived inflates deltas into: a delta's
+// bytes are garbage once it is judged, and the next delta's are as large.
+var inflateBufs sync.Pool // of *[]byte
+
+func lendInflate() *[]byte {
+	if buf, ok := inflateBufs.Get().(*[]byte); ok {
+		return buf
+	}
+	return new([]byte)
+}
+
+// openArrived unwraps an encoded delta (into dst's memory if compressed)
+// and opens it in place as the input checkMatch would add, if it is
+// canonical and nothing checkMatch would unwrap again. inner is the
+// unwrapped file, nil if the frame did not inflate.
+func openArrived(ref *checkpoint.Reader, c cid.Cid, b, dst []byte) (in fusion.Input, inner []byte, ok bool) {
+	inner, err := deltaenc.UnwrapTo(dst, b, deltaenc.Limit(ref))
+	if err != nil || deltaenc.Compressed(inner) {
+		return fusion.Input{}, inner, false
+	}
+	r, err := openCanonical(inner)
+	if err != nil || !deltaenc.Encoded(r) {
+		return fusion.Input{}, inner, false
+	}
+	return fusion.Input{ID: c.String(), Examples: 1, Delta: r}, inner, true
+}
+
 // encodedHeader reports whether b is a safetensors file whose metadata
 // names a delta encoding.
 func encodedHeader(b []byte) bool {
@@ -59,21 +116,29 @@ func checkEncodedDelta(ref *checkpoint.Reader, b []byte, bound float64) ([]byte,
 	if err != nil {
 		return nil, err
 	}
+	if err := checkInner(ref, inner, bound); err != nil {
+		return nil, err
+	}
+	return inner, nil
+}
+
+// checkInner is checkEncodedDelta of the file inside any zstd frame.
+func checkInner(ref *checkpoint.Reader, inner []byte, bound float64) error {
 	r, err := openCanonical(inner)
 	if errors.Is(err, errNotCanonical) {
-		return nil, errors.New("encoded delta is not a canonical safetensors file")
+		return errors.New("encoded delta is not a canonical safetensors file")
 	}
 	if err != nil {
-		return nil, err
+		return err
 	}
 	var n normSum
 	if err := deltaenc.Spans(r, ref, make([]float32, 256<<10), n.add); err != nil {
-		return nil, err
+		return err
 	}
 	if norm := math.Sqrt(n.total()); bound > 0 && norm > bound {
-		return nil, fmt.Errorf("delta norm %.4g exceeds the swarm's bound %.4g", norm, bound)
+		return fmt.Errorf("delta norm %.4g exceeds the swarm's bound %.4g", norm, bound)
 	}
-	return inner, nil
+	return nil
 }
 
 // normSum adds squares as finiteSquares and checkTensors do: a float64 sum

@@ -37,11 +37,14 @@ type sumReq struct {
 }
 
 // sumAdd is a delta whose check is to be done by adding it to the sum of
-// its base's round.
+// its base's round. With within set, the delta is added only if its norm
+// is surely at most bound, judged in the adding pass (see addWithin).
 type sumAdd struct {
-	base  cid.Cid
-	round uint64
-	in    fusion.Input
+	base   cid.Cid
+	round  uint64
+	in     fusion.Input
+	within bool
+	bound  float64
 }
 
 // sumFuse asks for the fused file of job, written to w. open reads and
@@ -168,11 +171,44 @@ func (s *sums) fuse(ctx context.Context, f sumFuse) error {
 	return rep.err
 }
 
+// addWithin adds in to its round's sum if its values pass the sum's check
+// and its norm is surely at most bound (as normSum would find it; bound
+// <= 0: no bound), in one pass over the delta. It reports whether in was
+// added; when not, the sum is unchanged and the caller judges in as
+// before: checkSent, then add.
+func (s *sums) addWithin(ctx context.Context, base cid.Cid, round uint64, in fusion.Input, bound float64) bool {
+	rep := s.ask(ctx, sumReq{add: &sumAdd{base: base, round: round, in: in, within: true, bound: bound}})
+	return rep.handled && rep.err == nil
+}
+
 func (s *sums) serveAdd(ctx context.Context, st *sumState, a *sumAdd) sumReply {
 	if err := s.ready(ctx, st, a.base, a.round); err != nil {
 		return sumReply{}
 	}
+	if a.within {
+		return sumReply{handled: addWithin(st.sum, a.in, a.bound)}
+	}
 	return sumReply{handled: true, err: st.sum.Add(a.in)}
+}
+
+// addWithin adds in to sum, summing its squares in the same pass, and
+// takes it out again unless its norm is surely within bound.
+func addWithin(sum *fusion.Sum, in fusion.Input, bound float64) bool {
+	var see fusion.Visit
+	var norm laneNorm
+	if bound > 0 {
+		see = norm.add
+	}
+	if sum.AddVisit(in, see) != nil {
+		return false
+	}
+	if norm.within(bound) {
+		return true
+	}
+	if err := sum.Remove(in); err != nil {
+		panic(fmt.Sprintf("node: removing delta %s just added to the running sum: %v", in.ID, err))
+	}
+	return false
 }
 
 // ready makes st hold the sum of base's round, starting a new sum for a

@@ -148,6 +148,9 @@ func (rt *runtime) startCheck(ctx context.Context, ck consensus.Check) {
 			return nil // stopping; the machine asks again after a restart
 		}
 		defer rt.checks.release()
+		if rt.addArrived(ctx, ck, b) { // passed, in one pass (else judged below)
+			return consensus.Checked{Contribution: ck.Contribution}
+		}
 		b, err = rt.checkSent(ctx, b, ck.NormBound)
 		if err != nil {
 			return consensus.Checked{Contribution: ck.Contribution, Err: err}

@@ -264,3 +264,32 @@ func TestServeDAGFromPacks(t *testing.T) {
 		t.Fatal("DAG served from packs differs")
 	}
 }
+
+// A pack writer starts write-back every packWriteBack bytes, on page
+// boundaries only, and the leaves it wrote read back after the commit.
+func TestPackWriteBack(t *testing.T) {
+	n := newTestNode(t, nil)
+	w := newPackWriter(n.blocks.blobs)
+	var blks []blocks.Block
+	for i := range 20 {
+		blk := blocks.NewBlock(randomBytes(1<<20, uint64(100+i)))
+		blk, _ = blocks.NewBlockWithCid(blk.RawData(), cid.NewCidV1(cid.Raw, blk.Cid().Hash()))
+		if err := w.add(context.Background(), blk); err != nil {
+			t.Fatal(err)
+		}
+		blks = append(blks, blk)
+	}
+	if w.sent < 2*packWriteBack || w.sent > w.off || w.sent%writeBackPage != 0 {
+		t.Fatalf("write-back started for %d of %d bytes: want at least %d, on a page boundary",
+			w.sent, w.off, 2*packWriteBack)
+	}
+	if err := w.commit(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, blk := range blks {
+		got, err := n.Blocks().bs.Get(context.Background(), blk.Cid())
+		if err != nil || !bytes.Equal(got.RawData(), blk.RawData()) {
+			t.Fatalf("leaf %s after the commit: %v", blk.Cid(), err)
+		}
+	}
+}

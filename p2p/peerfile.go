@@ -1,6 +1,7 @@
 package p2p
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,6 +28,7 @@ type knownPeers struct {
 	log   *slog.Logger
 	mu    sync.Mutex
 	peers []peer.AddrInfo
+	saved []byte // the file's bytes as last written (nil: none); only save uses it
 }
 
 type peerRecord struct {
@@ -84,7 +86,10 @@ func decodePeers(b []byte) ([]peer.AddrInfo, error) {
 	return infos, nil
 }
 
-// save merges connected into the known set and writes it atomically.
+// save merges connected into the known set and writes it atomically,
+// unless the file would not change (each write costs a file create and an
+// fsync, every ReconnectEvery on every node).
+// The discovery goroutine is the only caller.
 func (k *knownPeers) save(connected []peer.AddrInfo) error {
 	k.mu.Lock()
 	merged := mergePeers(connected, k.peers)
@@ -94,7 +99,14 @@ func (k *knownPeers) save(connected []peer.AddrInfo) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(k.path, b)
+	if k.saved != nil && bytes.Equal(b, k.saved) {
+		return nil
+	}
+	if err := writeFileAtomic(k.path, b); err != nil {
+		return err
+	}
+	k.saved = b
+	return nil
 }
 
 func mergePeers(first, rest []peer.AddrInfo) []peer.AddrInfo {

@@ -2,9 +2,14 @@ package p2p
 
 import (
 	"encoding/json"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
 )
 
 // FuzzDecodePeers checks that a corrupt known-peers file is an error, never
@@ -65,4 +70,40 @@ func TestKnownPeersOffline(t *testing.T) {
 	if err != nil || len(ps) != 1 || ps[0].ID != b.ID() || len(ps[0].Addrs) == 0 {
 		t.Fatalf("known peers %v, %v: want b with its addresses", ps, err)
 	}
+}
+
+// save writes the file only when its contents change: an unchanged peer
+// set costs no file create and no fsync.
+func TestKnownPeersSaveSkipsUnchanged(t *testing.T) {
+	path := peersFile(t.TempDir())
+	k := newKnownPeers(path, nil)
+	a := peer.AddrInfo{ID: testPeerID(t), Addrs: []ma.Multiaddr{ma.StringCast("/ip4/127.0.0.1/tcp/4001")}}
+	if err := k.save([]peer.AddrInfo{a}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(path); err != nil {
+		t.Fatalf("first save wrote no file: %v", err)
+	}
+	if err := k.save([]peer.AddrInfo{a}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("an unchanged peer set was written again (stat: %v)", err)
+	}
+	b := peer.AddrInfo{ID: testPeerID(t), Addrs: []ma.Multiaddr{ma.StringCast("/ip4/127.0.0.1/tcp/4002")}}
+	if err := k.save([]peer.AddrInfo{b}); err != nil {
+		t.Fatal(err)
+	}
+	ps, err := KnownPeers(filepath.Dir(path))
+	if err != nil || len(ps) != 2 {
+		t.Fatalf("after a new peer: %v, %v; want both peers saved", ps, err)
+	}
+}
+
+func testPeerID(t *testing.T) peer.ID {
+	id, err := peer.IDFromPrivateKey(testKey(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
 }

@@ -49,6 +49,9 @@ import (
 //	               pebble (the store before blob files), servers as shipped
 //	direct-mem     direct to fetchers whose Blocks keep blocks in memory:
 //	               the protocol without the fetcher's store
+//	direct-nowb    direct between the shipped Nodes with the fetchers'
+//	               early write-back of packs off (the store before it):
+//	               the whole pack is written to disk by the fsync at the end
 //
 // Every iteration runs every path, so all see the same machine load; each
 // reports its aggregate MB/s (7 × 50 MiB or 50 MiB over its total time),
@@ -75,7 +78,8 @@ func runs(p int) bool {
 }
 
 // paths in report order; each indexes directBench.times.
-var paths = []string{"tcp", "tcp-file", "tcp-file-sha", "libp2p", "direct", "bitswap", "direct-pebble", "direct-mem"}
+var paths = []string{"tcp", "tcp-file", "tcp-file-sha", "libp2p", "direct", "bitswap", "direct-pebble", "direct-mem",
+	"direct-nowb"}
 
 const (
 	pTCP = iota
@@ -86,6 +90,7 @@ const (
 	pBitswap
 	pDirectPebble
 	pDirectMem
+	pDirectNoWB
 )
 
 // swarm is servers and fetchers; transfer i of a round runs from
@@ -139,6 +144,11 @@ func benchDirect(b *testing.B, nsrc, ndst int) {
 		d.run(b, pBitswap, func() func(int) error { return d.fetch(b, d.shipped, bitswapFetch) })
 		d.run(b, pDirectPebble, func() func(int) error { return d.fetch(b, d.pebble, directFetch) })
 		d.run(b, pDirectMem, func() func(int) error { return d.fetch(b, d.mem, directFetch) })
+		d.run(b, pDirectNoWB, func() func(int) error {
+			setWriteBack(d.shipped, 0)
+			return d.fetch(b, d.shipped, directFetch)
+		})
+		setWriteBack(d.shipped, packWriteBack)
 	}
 	d.report(b, d.shipped.k)
 }
@@ -157,6 +167,14 @@ func directFetch(src, dst *Node, c cid.Cid) (int64, error) {
 		err = dst.Blocks().Sync(context.Background())
 	}
 	return n, err
+}
+
+// setWriteBack sets the early write-back of the fetchers' packs (0: off)
+// between paths, when no fetch runs.
+func setWriteBack(s swarm, wb int64) {
+	for _, n := range s.dsts {
+		n.blocks.blobs.packs.writeBack = wb
+	}
 }
 
 func (d *directBench) newSwarm(b *testing.B, nsrc, ndst int, mk func() *Node) swarm {
@@ -422,6 +440,7 @@ func (d *directBench) report(b *testing.B, k int) {
 	ratio(pLibp2p, pDirect, "direct/libp2p")
 	ratio(pBitswap, pDirect, "direct/bitswap")
 	ratio(pDirectPebble, pDirect, "direct/direct-pebble")
+	ratio(pDirectNoWB, pDirect, "direct/direct-nowb")
 	ratio(pLibp2p, pDirectMem, "direct-mem/libp2p")
 	ratio(pTCP, pLibp2p, "libp2p/tcp")
 	b.ReportMetric(0, "ns/op")

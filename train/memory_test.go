@@ -52,14 +52,14 @@ func mustDelta(t *testing.T, base, tuned *checkpoint.File) *checkpoint.File {
 }
 
 // Training a dense model holds the weights, their gradients and the two
-// moments (one with bfloat16 moments) and little else, and a step
+// moments (one body with bfloat16 moments, half with 8-bit ones) and little else, and a step
 // allocates next to nothing: before the gradients were read from the
 // gradient nodes and the tape machine kept its registers, a step
 // allocated about one body (new gradient buffers) and the live heap held a
 // fifth body (a second copy of every gradient).
 func TestFinetuneMemory(t *testing.T) {
 	task := loadTask(t, "digits")
-	for _, moments := range []optim.Precision{optim.FP32, optim.BF16} {
+	for _, moments := range []optim.Precision{optim.FP32, optim.BF16, optim.INT8} {
 		t.Run(moments.String(), func(t *testing.T) {
 			cfg := model.Config{Arch: model.MLP, Features: task.NumFeatures, InputScale: 1.0 / 16, Dim: 1024, Hidden: 1024, Layers: 3, Classes: len(task.Labels)}
 			runtime.GC()
@@ -95,10 +95,8 @@ func TestFinetuneMemory(t *testing.T) {
 			}
 			// Weights, gradients, two moments, and the activations of a
 			// batch (here 0.45x the body: 64 x 1024 floats per layer).
-			bound := 4.7
-			if moments == optim.BF16 {
-				bound = 3.7
-			}
+			// bfloat16 moments are one body, 8-bit ones half a body.
+			bound := map[optim.Precision]float64{optim.FP32: 4.7, optim.BF16: 3.7, optim.INT8: 3.2}[moments]
 			t.Logf("live heap %.2fx the body during training; %.3fx allocated per step", live, perStep)
 			if live > bound || live < bound-1.3 {
 				t.Errorf("live heap during training is %.2fx the body, want %.1f-%.1fx", live, bound-1.3, bound)

@@ -19,8 +19,9 @@ type Options struct {
 	Seed        uint64  // head initialisation and shuffling
 	MaxTrain    int     // 0: all; otherwise the first MaxTrain training examples (tests, benchmarks)
 	// Moments is how AdamW stores its moment estimates: optim.FP32 (the
-	// default, PyTorch's arithmetic) or optim.BF16 (one body of optimiser
-	// state instead of two; see optim.BF16 and docs/benchmarks.md).
+	// default, PyTorch's arithmetic), optim.BF16 (one body of optimiser
+	// state instead of two) or optim.INT8 (half a body: 8-bit block-wise
+	// codes); see optim.BF16, optim.INT8 and docs/benchmarks.md.
 	Moments optim.Precision
 }
 
@@ -44,7 +45,7 @@ func (o Options) Validate() error {
 		return fmt.Errorf("train: warmup %g must be in [0,1) and dev fraction %g in (0,1)", o.Warmup, o.DevFrac)
 	case o.Patience < 0 || o.MaxTrain < 0:
 		return fmt.Errorf("train: patience %d and max train %d must be >= 0", o.Patience, o.MaxTrain)
-	case o.Moments > optim.BF16:
+	case o.Moments > optim.INT8:
 		return fmt.Errorf("train: unknown moment precision %s", o.Moments)
 	}
 	return nil

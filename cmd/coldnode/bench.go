@@ -39,6 +39,8 @@ func init() {
 				&cli.BoolFlag{Name: "verbose", Usage: "start the nodes with --verbose (debug lines time checks and fusions)"},
 				&cli.StringFlag{Name: "memlimit", Usage: "each node's GOMEMLIMIT, e.g. 600MiB (default: none)"},
 				&cli.BoolFlag{Name: "profile", Usage: "write each node's CPU profile next to its log (use with --dir)"},
+				&cli.StringFlag{Name: "moments", Usage: "every node's AdamW moment precision: fp32, bf16 or int8 (default: the node's default)"},
+				&cli.BoolFlag{Name: "memprofile", Usage: "write each node's heap profile at its largest live heap next to its log, and its peak RSS split into the log (use with --dir)"},
 			},
 			Action: benchRound,
 		}},
@@ -94,6 +96,7 @@ func benchConfig(c *cli.Context) (swarmbench.Config, error) {
 	cfg.Limit, cfg.Epochs, cfg.Window = c.Int("limit"), c.Int("epochs"), c.Duration("window")
 	cfg.Timeout, cfg.Verbose, cfg.Progress = c.Duration("timeout"), c.Bool("verbose"), c.App.ErrWriter
 	cfg.Profile, cfg.MemLimit = c.Bool("profile"), c.String("memlimit")
+	cfg.MemProfile, cfg.Moments = c.Bool("memprofile"), c.String("moments")
 	switch m := c.String("model"); m {
 	case "10m":
 		cfg.Model = swarmbench.MLP10M

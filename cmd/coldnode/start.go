@@ -3,6 +3,8 @@ package main
 import (
 	"log/slog"
 	"os"
+	"runtime/debug"
+	"time"
 
 	"github.com/coldnode/coldnode/node"
 	"github.com/coldnode/coldnode/train"
@@ -28,7 +30,7 @@ func init() {
 			&cli.IntFlag{Name: "limit", Usage: "train on at most N examples per round (0: all)"},
 			&cli.IntFlag{Name: "epochs", Usage: "local finetuning epochs per round (0: the trainer's default)"},
 			&cli.Int64Flag{Name: "seed", Value: d.Seed, Usage: "seed of local training"},
-			&cli.StringFlag{Name: "moments", Value: optim.FP32.String(), Usage: "AdamW moment precision of local training: fp32, or bf16 (half the optimiser's memory)",
+			&cli.StringFlag{Name: "moments", Value: optim.FP32.String(), Usage: "AdamW moment precision of local training: fp32, bf16 (half the optimiser's memory) or int8 (a quarter: 8-bit block-wise codes)",
 				Action: func(_ *cli.Context, s string) error { _, err := optim.ParsePrecision(s); return err }},
 			&cli.StringFlag{Name: "delta-encoding", Value: d.DeltaEncoding, Usage: "how this node writes its deltas: dense, fp16, bf16, int8, with rows+ (touched rows only) and +zstd, e.g. rows+int8+zstd; peers fuse any mix"},
 			&cli.DurationFlag{Name: "genesis-timeout", Value: d.GenesisTimeout, Usage: "how long to look for the swarm's genesis among peers when joining"},
@@ -36,6 +38,8 @@ func init() {
 			&cli.IntFlag{Name: "low-peers", Usage: "redial bootstrap and known peers when fewer than N are connected (0: 4)"},
 			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "debug logging"},
 			&cli.StringFlag{Name: "cpuprofile", Usage: "write a CPU profile of the whole run to `FILE` (go tool pprof)"},
+			&cli.IntFlag{Name: "gc-percent", Value: nodeGCPercent, Usage: "the Go collector's GOGC for the node: the heap may grow to (1 + N/100) x its live bytes between collections (0: the runtime's default; the GOGC environment variable overrides this flag)"},
+			&cli.StringFlag{Name: "memprofile", Usage: "write the heap profile of the largest live heap to `FILE` (go tool pprof) and, at exit, the split of the peak resident set to stderr"},
 		},
 		Action: func(c *cli.Context) error {
 			cfg := startConfig(c)
@@ -45,6 +49,10 @@ func init() {
 					return err
 				}
 				defer stop()
+			}
+			setGCPercent(c.Int("gc-percent"))
+			if path := c.String("memprofile"); path != "" {
+				defer startMemProfile(path, 10*time.Millisecond, c.App.ErrWriter)()
 			}
 			repo, err := node.Open(c.String("repo"))
 			if err != nil {
@@ -58,6 +66,24 @@ func init() {
 			return n.Run(c.Context)
 		},
 	})
+}
+
+// nodeGCPercent is the node's default GOGC. A node's heap is mostly
+// tensors without pointers (weights, gradients, moments, sums, delta
+// files), which a collection does not scan, so collecting 4x as often as
+// the runtime's default (100) costs little CPU; what it saves is the
+// garbage of the round path (decoded and encoded deltas, files read
+// whole, fused blocks), which at 100 may reach the live heap's size
+// before a collection (docs/benchmarks.md, item 6).
+const nodeGCPercent = 25
+
+// setGCPercent sets the collector's GOGC to p unless p is 0 or the
+// environment sets GOGC.
+func setGCPercent(p int) {
+	if _, ok := os.LookupEnv("GOGC"); ok || p <= 0 {
+		return
+	}
+	debug.SetGCPercent(p)
 }
 
 func startConfig(c *cli.Context) node.Config {

@@ -40,7 +40,7 @@ func trainFlags() []cli.Flag {
 		&cli.IntFlag{Name: "patience", Value: d.Patience, Usage: "stop after this many epochs without a better dev score (0: never)"},
 		&cli.Uint64Flag{Name: "seed", Value: d.Seed, Usage: "seed of initialisation and shuffling"},
 		&cli.BoolFlag{Name: "json", Usage: "print the result as JSON"},
-		&cli.StringFlag{Name: "moments", Value: d.Moments.String(), Usage: "AdamW moment precision: fp32, or bf16 (half the optimiser's memory)",
+		&cli.StringFlag{Name: "moments", Value: d.Moments.String(), Usage: "AdamW moment precision: fp32, bf16 (half the optimiser's memory) or int8 (a quarter: 8-bit block-wise codes)",
 			Action: func(_ *cli.Context, s string) error { _, err := optim.ParsePrecision(s); return err }},
 	}
 }

@@ -27,3 +27,9 @@ func finishAVX2(out, base []float32, acc []int64, div float64) uint64
 //
 //go:noescape
 func quantize4PlainAVX2(acc []int64, a, b, c, d []float32) uint32
+
+// squaresAVX2 adds the squares of v (len(v) a multiple of 16) to lanes,
+// v[i] to lanes[i mod 16], in Squares.Add's order.
+//
+//go:noescape
+func squaresAVX2(lanes *[16]float64, v []float32)

@@ -291,3 +291,42 @@ fdone:
 fret:
 	MOVQ DX, ret+80(FP)
 	RET
+
+// func squaresAVX2(lanes *[16]float64, v []float32)
+// Sixteen values per iteration: each widened exactly to float64, squared
+// (exactly) and added to its lane, one rounding per add as in Go.
+TEXT ·squaresAVX2(SB), NOSPLIT, $0-32
+	MOVQ    lanes+0(FP), DI
+	MOVQ    v_base+8(FP), SI
+	MOVQ    v_len+16(FP), CX
+	VMOVUPD (DI), Y0
+	VMOVUPD 32(DI), Y1
+	VMOVUPD 64(DI), Y2
+	VMOVUPD 96(DI), Y3
+	SHRQ    $4, CX
+	JZ      sqstore
+
+sqloop:
+	VCVTPS2PD (SI), Y4
+	VCVTPS2PD 16(SI), Y5
+	VCVTPS2PD 32(SI), Y6
+	VCVTPS2PD 48(SI), Y7
+	VMULPD    Y4, Y4, Y4
+	VMULPD    Y5, Y5, Y5
+	VMULPD    Y6, Y6, Y6
+	VMULPD    Y7, Y7, Y7
+	VADDPD    Y4, Y0, Y0
+	VADDPD    Y5, Y1, Y1
+	VADDPD    Y6, Y2, Y2
+	VADDPD    Y7, Y3, Y3
+	ADDQ      $64, SI
+	DECQ      CX
+	JNZ       sqloop
+
+sqstore:
+	VMOVUPD Y0, (DI)
+	VMOVUPD Y1, 32(DI)
+	VMOVUPD Y2, 64(DI)
+	VMOVUPD Y3, 96(DI)
+	VZEROUPPER
+	RET

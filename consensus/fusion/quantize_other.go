@@ -20,3 +20,7 @@ func finishAVX2(out, base []float32, acc []int64, div float64) uint64 {
 func quantize4PlainAVX2(acc []int64, a, b, c, d []float32) uint32 {
 	panic("fusion: no vector quantize on this processor")
 }
+
+func squaresAVX2(lanes *[16]float64, v []float32) {
+	panic("fusion: no vector squares on this processor")
+}

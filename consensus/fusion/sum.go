@@ -78,7 +78,18 @@ func (s *Sum) IDs() []string {
 // Add adds one delta. It checks the delta as CheckRule does (tensors
 // matching the layout, every value finite and, after its clip scale,
 // below SumLimit in magnitude); on error the sum is unchanged.
-func (s *Sum) Add(in Input) error {
+func (s *Sum) Add(in Input) error { return s.AddVisit(in, nil) }
+
+// Visit sees the values [lo, lo+len(v)) of body tensor name of a delta,
+// decoded to float32 (before any clip scale), as Sum.AddVisit adds them:
+// tensors in name order, each from its first value to its last.
+type Visit func(name string, lo int, v []float32) error
+
+// AddVisit is Add calling see (when not nil) with every span of the
+// delta's values just before adding it, so a caller can judge the delta
+// (its norm, say) in the pass that adds it instead of in a pass of its
+// own. An error from see undoes what was added and is returned as is.
+func (s *Sum) AddVisit(in Input, see Visit) error {
 	if s.n >= MaxSumInputs {
 		return fmt.Errorf("%w: a sum holds at most %d deltas", ErrInput, MaxSumInputs)
 	}
@@ -87,7 +98,7 @@ func (s *Sum) Add(in Input) error {
 		return err
 	}
 	defer delete(s.p.dec, in.Delta)
-	if err := s.apply(in, k, false); err != nil {
+	if err := s.apply(in, k, false, see); err != nil {
 		return err
 	}
 	s.held[in.ID] = append(s.held[in.ID], k)
@@ -106,7 +117,7 @@ func (s *Sum) Remove(in Input) error {
 		return err
 	}
 	defer delete(s.p.dec, in.Delta)
-	if err := s.apply(in, k, true); err != nil {
+	if err := s.apply(in, k, true, nil); err != nil {
 		return err
 	}
 	if len(copies) == 1 {
@@ -140,28 +151,44 @@ func (s *Sum) prepare(in Input, known *float32) (float32, error) {
 }
 
 // apply adds (or, neg, subtracts) k*delta to the sum, tensor by tensor in
-// name order, a span at a time; on a bad value it undoes what it added and
-// returns an error naming the value.
-func (s *Sum) apply(in Input, k float32, neg bool) error {
-	for ti, name := range s.p.names {
-		_, shape, _ := s.p.base.Info(name)
-		n, off := elems(shape), s.off[name]
-		for lo := 0; lo < n; lo += len(s.buf) {
-			hi := min(lo+len(s.buf), n)
-			v, err := s.p.deltaSpan(in.Delta, name, lo, s.buf[:hi-lo])
-			if err == nil && quantizeAdd(s.acc[off+lo:off+hi], v, k, neg)&signBit == 0 {
-				continue
-			}
-			if err == nil {
-				i, x, _ := firstOutOfRange(v, k)
-				err = rangeError(lo+i, x)
-				hi = lo + len(v) // this span was added, bad values as zero
-			} else {
-				hi = lo // this span was not read
-			}
-			s.undo(in, k, !neg, ti, hi)
-			return &DeltaError{ID: in.ID, Tensor: name, Err: err}
+// name order, a span at a time, showing each span to see first; on a bad
+// value or an error from see it undoes what it added and returns the
+// error.
+func (s *Sum) apply(in Input, k float32, neg bool, see Visit) error {
+	for ti := range s.p.names {
+		if err := s.applyTensor(in, k, neg, see, ti); err != nil {
+			return err
 		}
+	}
+	return nil
+}
+
+// applyTensor is apply's work on tensor names[ti].
+func (s *Sum) applyTensor(in Input, k float32, neg bool, see Visit, ti int) error {
+	name := s.p.names[ti]
+	_, shape, _ := s.p.base.Info(name)
+	n, off := elems(shape), s.off[name]
+	for lo := 0; lo < n; lo += len(s.buf) {
+		hi := min(lo+len(s.buf), n)
+		v, err := s.p.deltaSpan(in.Delta, name, lo, s.buf[:hi-lo])
+		if err == nil && see != nil {
+			if err := see(name, lo, v); err != nil {
+				s.undo(in, k, !neg, ti, lo)
+				return err
+			}
+		}
+		if err == nil && quantizeAdd(s.acc[off+lo:off+hi], v, k, neg)&signBit == 0 {
+			continue
+		}
+		if err == nil {
+			i, x, _ := firstOutOfRange(v, k)
+			err = rangeError(lo+i, x)
+			hi = lo + len(v) // this span was added, bad values as zero
+		} else {
+			hi = lo // this span was not read
+		}
+		s.undo(in, k, !neg, ti, hi)
+		return &DeltaError{ID: in.ID, Tensor: name, Err: err}
 	}
 	return nil
 }

@@ -49,6 +49,13 @@ type Config struct {
 	// Profile writes a CPU profile of every node next to its log
 	// (nNN.cpu.prof).
 	Profile bool
+	// MemProfile writes every node's heap profile at its largest live heap
+	// next to its log (nNN.heap.prof) and the split of its peak RSS to
+	// the log.
+	MemProfile bool
+	// Moments, when set, is every node's --moments (AdamW moment
+	// precision: fp32, bf16 or int8).
+	Moments string
 	// Progress receives one line per step of the bench (nil: discard).
 	Progress io.Writer
 }

@@ -122,6 +122,12 @@ func (b *bench) nodeArgs(i int) []string {
 	if b.cfg.Profile {
 		args = append(args, "--cpuprofile", b.repo(i)+".cpu.prof")
 	}
+	if b.cfg.MemProfile {
+		args = append(args, "--memprofile", b.repo(i)+".heap.prof")
+	}
+	if b.cfg.Moments != "" {
+		args = append(args, "--moments", b.cfg.Moments)
+	}
 	return args
 }
 

@@ -4,14 +4,12 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"io"
 	"math"
 	"slices"
 	"sort"
 	"sync"
 
 	"github.com/coldnode/coldnode/train/checkpoint"
-	"github.com/klauspost/compress/zstd"
 )
 
 // zstdMagic starts every zstd frame. A safetensors file starts with its
@@ -33,31 +31,6 @@ func Limit(base *checkpoint.Reader) int64 {
 		n += 4*int64(rows)*int64(cols) + 8*int64(rows)
 	}
 	return n
-}
-
-// Unwrap returns the safetensors bytes of a delta file: b itself, or the
-// content of the zstd frame b holds. Either may be at most limit bytes.
-func Unwrap(b []byte, limit int64) ([]byte, error) {
-	if !Compressed(b) {
-		if int64(len(b)) > limit {
-			return nil, fmt.Errorf("%w: %d bytes, the layout allows at most %d", ErrEncoding, len(b), limit)
-		}
-		return b, nil
-	}
-	dec, err := zstd.NewReader(bytes.NewReader(b), zstd.WithDecoderConcurrency(1),
-		zstd.WithDecoderMaxMemory(uint64(limit)), zstd.WithDecoderMaxWindow(uint64(min(limit, 1<<30))))
-	if err != nil {
-		return nil, fmt.Errorf("%w: zstd: %v", ErrEncoding, err)
-	}
-	defer dec.Close()
-	out, err := io.ReadAll(io.LimitReader(dec, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("%w: zstd frame (decoded size capped at %d bytes by the layout): %v", ErrEncoding, limit, err)
-	}
-	if int64(len(out)) > limit {
-		return nil, fmt.Errorf("%w: zstd frame inflates past %d bytes, the most a delta of this layout can hold (decoded size capped)", ErrEncoding, limit)
-	}
-	return out, nil
 }
 
 // Open unwraps a delta file (see Unwrap) and opens the safetensors inside
@@ -279,13 +252,29 @@ func (t *Tensor) convert(off int, raw []byte, dst []float32) {
 		for i := 0; i < len(dst); {
 			row := (off + i) / t.cols
 			end := min(len(dst), (row+1)*t.cols-off)
-			s := t.scale[row]
-			for ; i < end; i++ {
-				dst[i] = dequantize(int8(raw[i]), s)
-			}
+			dequantizeRow(dst[i:end], raw[i:end], t.scale[row])
+			i = end
 		}
 	}
 }
+
+// dequantizeRow sets dst[i] = dequantize(int8(raw[i]), s), eight values
+// at a time with the vector loop where there is one (the same bits).
+func dequantizeRow(dst []float32, raw []byte, s float32) {
+	raw = raw[:len(dst)]
+	if useDequantizeVector && len(dst) >= 8 {
+		n := len(dst) &^ 7
+		dequantizeAVX2(dst[:n], raw[:n], s)
+		dst, raw = dst[n:], raw[n:]
+	}
+	for i := range dst {
+		dst[i] = dequantize(int8(raw[i]), s)
+	}
+}
+
+// useDequantizeVector selects the AVX2 loop where there is one; tests
+// switch it off to compare the two.
+var useDequantizeVector = haveDequantizeVector
 
 var (
 	halfOnce   sync.Once

@@ -37,19 +37,21 @@ func (c Config) Validate() error {
 	if !(c.Eps > 0) || !(c.WeightDecay >= 0) {
 		return fmt.Errorf("optim: eps %g must be > 0 and weight decay %g >= 0", c.Eps, c.WeightDecay)
 	}
-	if c.Moments > BF16 {
+	if c.Moments > INT8 {
 		return fmt.Errorf("optim: unknown moment precision %d", c.Moments)
 	}
 	return nil
 }
 
 // AdamW keeps the moment estimates of every tensor it has updated, by name:
-// float32 in m and v, or bfloat16 in m16 and v16 (Config.Moments).
+// float32 in m and v, bfloat16 in m16 and v16, or 8-bit blocks in m8
+// (Config.Moments).
 type AdamW struct {
 	cfg      Config
 	step     int
 	m, v     map[string][]float32
 	m16, v16 map[string][]uint16
+	m8       map[string]*state8
 	bc1      float32 // 1 - beta1^step
 	bc2      float32
 }
@@ -60,7 +62,7 @@ func New(cfg Config) (*AdamW, error) {
 		return nil, err
 	}
 	return &AdamW{cfg: cfg, m: map[string][]float32{}, v: map[string][]float32{},
-		m16: map[string][]uint16{}, v16: map[string][]uint16{}}, nil
+		m16: map[string][]uint16{}, v16: map[string][]uint16{}, m8: map[string]*state8{}}, nil
 }
 
 // Begin starts an optimisation step; the following updates share its bias
@@ -92,9 +94,13 @@ func (a *AdamW) Dense(name string, w, g []float32, lr float32) {
 	for i := range w {
 		w[i] = float32(w[i] * decay)
 	}
-	if a.cfg.Moments == BF16 {
+	switch a.cfg.Moments {
+	case BF16:
 		m, v := a.state16(name, len(w))
 		a.update16(w, m, v, g, lr, a.roundKey(name, 0))
+		return
+	case INT8:
+		a.update8Parallel(w, g, a.state8For(name, len(w), len(w)), lr, a.roundKey(name, 0))
 		return
 	}
 	m, v := a.state(name, len(w))
@@ -125,6 +131,16 @@ func (a *AdamW) Sparse(name string, w []float32, dim int, rows []int32, grad []f
 
 // sparseRows returns the function that updates rows[from:to].
 func (a *AdamW) sparseRows(name string, w []float32, dim int, rows []int32, grad []float32, lr float32) func(from, to int) {
+	if a.cfg.Moments == INT8 {
+		st := a.state8For(name, len(w), dim)
+		return func(from, to int) {
+			for k := from; k < to; k++ {
+				lo, hi := int(rows[k])*dim, int(rows[k]+1)*dim
+				key := a.roundKey(name, uint64(rows[k])+1)
+				a.update8(w[lo:hi], grad[k*dim:(k+1)*dim], st, int(rows[k]), lr, key)
+			}
+		}
+	}
 	if a.cfg.Moments == BF16 {
 		m, v := a.state16(name, len(w))
 		return func(from, to int) {

@@ -76,7 +76,7 @@ func TestConfigValidate(t *testing.T) {
 // The sparse update splits rows over goroutines; the split changes no bit,
 // with float32 or bfloat16 moments.
 func TestSparseSplitDoesNotChangeBits(t *testing.T) {
-	for _, p := range []Precision{FP32, BF16} {
+	for _, p := range []Precision{FP32, BF16, INT8} {
 		t.Run(p.String(), func(t *testing.T) { testSparseSplit(t, p) })
 	}
 }

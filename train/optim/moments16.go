@@ -25,9 +25,13 @@ const (
 	// updates) and the element, so a run is reproducible bit for bit and
 	// does not depend on how rows are split over goroutines.
 	BF16
+	// INT8 keeps them in 8 bits per value with a float32 scale per block
+	// of 256 (a quarter of a body of state, and 1/32 of a body of
+	// scales); see moments8.go. Stochastic rounding, reproducible, as BF16.
+	INT8
 )
 
-var precisionNames = [...]string{FP32: "fp32", BF16: "bf16"}
+var precisionNames = [...]string{FP32: "fp32", BF16: "bf16", INT8: "int8"}
 
 func (p Precision) String() string {
 	if int(p) < len(precisionNames) {
@@ -36,14 +40,14 @@ func (p Precision) String() string {
 	return fmt.Sprintf("precision(%d)", p)
 }
 
-// ParsePrecision reads "fp32" or "bf16".
+// ParsePrecision reads "fp32", "bf16" or "int8".
 func ParsePrecision(s string) (Precision, error) {
 	for p, name := range precisionNames {
 		if s == name {
 			return Precision(p), nil
 		}
 	}
-	return 0, fmt.Errorf("optim: unknown moment precision %q (want fp32 or bf16)", s)
+	return 0, fmt.Errorf("optim: unknown moment precision %q (want fp32, bf16 or int8)", s)
 }
 
 // roundKey seeds the rounding bits of one tensor (row 0) or one embedding

@@ -115,7 +115,7 @@ func TestBF16DenseTracksReference(t *testing.T) {
 }
 
 func TestParsePrecision(t *testing.T) {
-	for _, p := range []Precision{FP32, BF16} {
+	for _, p := range []Precision{FP32, BF16, INT8} {
 		got, err := ParsePrecision(p.String())
 		if err != nil || got != p {
 			t.Errorf("ParsePrecision(%q) = %v, %v", p, got, err)
@@ -125,7 +125,7 @@ func TestParsePrecision(t *testing.T) {
 		t.Error("fp8 accepted")
 	}
 	cfg := DefaultConfig()
-	cfg.Moments = BF16 + 1
+	cfg.Moments = INT8 + 1
 	if _, err := New(cfg); err == nil {
 		t.Error("unknown precision accepted")
 	}
