@@ -2,11 +2,15 @@ package node
 
 import (
 	"bytes"
+	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"math"
 	"math/rand/v2"
 	"testing"
 
+	"github.com/coldnode/coldnode/consensus"
 	"github.com/coldnode/coldnode/consensus/fusion"
 	"github.com/coldnode/coldnode/train/checkpoint"
 	"github.com/coldnode/coldnode/train/deltaenc"
@@ -188,4 +192,44 @@ func meanBytes(t *testing.T, s *fusion.Sum, base *checkpoint.Reader) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+// addArrived, as startCheck calls it, puts a delta it accepts into the
+// keeper's sum of the check's round and leaves the sum as it was for
+// one it does not: a fusion from the sum afterwards holds exactly the
+// accepted deltas.
+func TestAddArrivedFeedsTheKeeper(t *testing.T) {
+	ref := arrivalRef(t)
+	fx := sumsFixture{base: ref}
+	rt := &runtime{n: &Node{log: slog.New(slog.NewTextHandler(io.Discard, nil))}, sums: startSums(t, fx), gref: genesisRef{r: ref}}
+	ctx := context.Background()
+	base := cid.NewCidV1(cid.Raw, mustHash(t, "base"))
+	good := arrivalDelta(t, 1, "rows+int8+zstd", nil)
+	norm := seqNorm(t, ref, good)
+	var accepted []cid.Cid
+	fx.deltas = map[cid.Cid]*checkpoint.Reader{}
+	for i, a := range []arrival{{"good", good, 2 * norm}, {"over", good, norm / 2}, {"at", good, norm},
+		{"range", arrivalDelta(t, 9, "rows+int8+zstd", func(a []float32) { a[65] = 5000 }), 0}} {
+		ck := consensus.Check{Delta: cid.NewCidV1(cid.Raw, mustHash(t, fmt.Sprint(i))), Base: base, Round: 4, NormBound: a.bound}
+		got := rt.addArrived(ctx, ck, a.b)
+		if got != (a.name == "good") {
+			t.Fatalf("%s: addArrived %v", a.name, got)
+		}
+		if got {
+			accepted = append(accepted, ck.Delta)
+			fx.deltas[ck.Delta], _ = fusion.OpenDelta(a.b, ref)
+		}
+	}
+	var fromSum, direct bytes.Buffer
+	job := fx.job(4, base, accepted...)
+	if err := rt.sums.fuse(ctx, sumFuse{job: job, base: ref, open: fx.open, w: &fromSum}); err != nil {
+		t.Fatal(err)
+	}
+	in := fusion.Input{ID: accepted[0].String(), Delta: fx.deltas[accepted[0]]}
+	if _, err := fusion.Fuse(&direct, ref, []fusion.Input{in}, fusion.DefaultRule); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(fromSum.Bytes(), direct.Bytes()) {
+		t.Fatal("the keeper's sum holds other than the accepted delta")
+	}
 }

@@ -38,3 +38,33 @@ func TestDequantizeRowMatchesGo(t *testing.T) {
 		t.Log("no vector loop on this processor: compared the Go loop with itself")
 	}
 }
+
+// BenchmarkDequantize decodes 10M int8 values in rows of 1816 (the 10m
+// body's) with the Go loop and the vector loop, in one run; MB/s are of
+// the float32 written.
+//
+// go test -run '^$' -bench Dequantize ./train/deltaenc
+func BenchmarkDequantize(b *testing.B) {
+	const cols, rows = 1816, 5520
+	raw, dst := make([]byte, cols*rows), make([]float32, cols*rows)
+	rng := rand.New(rand.NewPCG(2, 2))
+	for i := range raw {
+		raw[i] = byte(rng.IntN(256))
+	}
+	for _, vector := range []bool{false, true} {
+		name := map[bool]string{false: "go", true: "vector"}[vector]
+		b.Run(name, func(b *testing.B) {
+			if vector && !haveDequantizeVector {
+				b.Skip("no vector loop on this processor")
+			}
+			useDequantizeVector = vector
+			defer func() { useDequantizeVector = haveDequantizeVector }()
+			b.SetBytes(4 * cols * rows)
+			for b.Loop() {
+				for r := 0; r < rows; r++ {
+					dequantizeRow(dst[r*cols:(r+1)*cols], raw[r*cols:(r+1)*cols], 0.01)
+				}
+			}
+		})
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/coldnode/coldnode/train/checkpoint"
@@ -112,17 +113,22 @@ func BenchmarkUnwrap(b *testing.B) {
 
 func benchUnwrap(b *testing.B, unwrap func([]byte, int64) ([]byte, error), frame, inner []byte, limit int64) {
 	b.SetBytes(int64(len(inner)))
+	var ru0, ru1 syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
 	for b.Loop() {
 		out, err := unwrap(frame, limit)
 		if err != nil || len(out) != len(inner) {
 			b.Fatalf("%v, %d bytes of %d", err, len(out), len(inner))
 		}
 	}
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
+	cpu := ru1.Utime.Nano() + ru1.Stime.Nano() - ru0.Utime.Nano() - ru0.Stime.Nano()
+	b.ReportMetric(float64(cpu)/1e6/float64(b.N), "cpu-ms/op")
 }
 
 // benchDelta is a 10M-value random body (the mlp of node's benchmarks)
 // encoded rows+int8+zstd, and the safetensors inside its frame.
-func benchDelta(b *testing.B) (frame, inner []byte) {
+func benchDelta(b testing.TB) (frame, inner []byte) {
 	rng := rand.New(rand.NewPCG(5, 5))
 	const width = 1816
 	f := &checkpoint.File{}
