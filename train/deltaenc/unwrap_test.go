@@ -15,7 +15,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 )
 
-// streamUnwrap is Unwrap as it was before the shared decoder: a new
+// streamUnwrap is Unwrap as it was before the one-call decoder: a new
 // streaming decoder per frame, read to the end. Tests and benchmarks
 // compare the two.
 func streamUnwrap(b []byte, limit int64) ([]byte, error) {
@@ -108,7 +108,7 @@ func BenchmarkUnwrap(b *testing.B) {
 	frame, inner := benchDelta(b)
 	limit := int64(len(inner)) * 8
 	b.Run("stream", func(b *testing.B) { benchUnwrap(b, streamUnwrap, frame, inner, limit) })
-	b.Run("shared", func(b *testing.B) { benchUnwrap(b, Unwrap, frame, inner, limit) })
+	b.Run("decodeall", func(b *testing.B) { benchUnwrap(b, Unwrap, frame, inner, limit) })
 }
 
 func benchUnwrap(b *testing.B, unwrap func([]byte, int64) ([]byte, error), frame, inner []byte, limit int64) {
