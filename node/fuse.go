@@ -37,6 +37,7 @@ type fuseDone struct {
 type fusedStore interface {
 	weightStore
 	Import(ctx context.Context, r io.Reader) (cid.Cid, error)
+	OpenFile(ctx context.Context, c cid.Cid, maxBytes int64) (storedFile, error)
 }
 
 // runFusion reads the base and every delta from the store (fetching what is
@@ -51,10 +52,11 @@ func runFusion(ctx context.Context, st fusedStore, job fuseJob, maxBytes int64, 
 	if err != nil {
 		return done, fmt.Errorf("fusion rule %q: %w", job.Rule, err)
 	}
-	base, err := openWeights(ctx, st, job.Base, 4*maxBytes+(64<<20))
+	base, closeBase, err := openBase(ctx, st, job.Base, 4*maxBytes+(64<<20))
 	if err != nil {
 		return done, fmt.Errorf("fusion base: %w", err)
 	}
+	defer closeBase()
 	open := func(ctx context.Context, c cid.Cid) (*checkpoint.Reader, error) {
 		return openDelta(ctx, st, c, maxBytes, base)
 	}
@@ -132,14 +134,17 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-func openWeights(ctx context.Context, store weightStore, c cid.Cid, max int64) (*checkpoint.Reader, error) {
-	b, err := store.ReadFile(ctx, c, max)
+// openBase opens the stored weights c for reading in place, a block at a
+// time: a fusion reads the base once, in order, and never holds it whole.
+func openBase(ctx context.Context, st fusedStore, c cid.Cid, max int64) (*checkpoint.Reader, func(), error) {
+	f, err := st.OpenFile(ctx, c, max)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", c, err)
+		return nil, nil, fmt.Errorf("read %s: %w", c, err)
 	}
-	r, err := checkpoint.OpenBytes(b) // read in place: fusion views, not copies, its spans
+	r, err := checkpoint.Open(f, f.Size())
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", c, err)
+		f.Close()
+		return nil, nil, fmt.Errorf("%s: %w", c, err)
 	}
-	return r, nil
+	return r, func() { f.Close() }, nil
 }

@@ -225,6 +225,50 @@ func (s store) withStall(d time.Duration) store {
 func (s store) ReadFile(ctx context.Context, c cid.Cid, maxBytes int64) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
+	n, err := s.makeLocal(ctx, c, maxBytes)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if n > 0 && n <= maxBytes {
+		buf.Grow(int(n)) // the file's size: no copies while it grows
+	}
+	if err := s.blocks.Export(ctx, c, &buf); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// storedFile is a stored file read in place, a block at a time (p2p.File).
+type storedFile interface {
+	io.ReaderAt
+	io.Closer
+	Size() int64
+}
+
+// OpenFile makes the file c local (fetching it, capped at maxBytes) and
+// opens it for reading in place, without holding it whole. The store's GC
+// waits until it is closed.
+func (s store) OpenFile(ctx context.Context, c cid.Cid, maxBytes int64) (storedFile, error) {
+	fctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	if _, err := s.makeLocal(fctx, c, maxBytes); err != nil {
+		return nil, err
+	}
+	f, err := s.blocks.Open(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	if f.Size() > maxBytes {
+		f.Close()
+		return nil, fmt.Errorf("%s: %d bytes, more than the %d allowed", c, f.Size(), maxBytes)
+	}
+	return f, nil
+}
+
+// makeLocal fetches c unless it is stored, logging and timing a fetch,
+// and returns its size.
+func (s store) makeLocal(ctx context.Context, c cid.Cid, maxBytes int64) (int64, error) {
 	start := time.Now()
 	local, _ := s.blocks.Has(ctx, c)
 	var progress p2p.Progress
@@ -244,22 +288,15 @@ func (s store) ReadFile(ctx context.Context, c cid.Cid, maxBytes int64) ([]byte,
 	}
 	if err != nil {
 		if errors.Is(context.Cause(ctx), errStalled) {
-			return nil, fmt.Errorf("%s: %w for %v", c, errStalled, s.stall)
+			return 0, fmt.Errorf("%s: %w for %v", c, errStalled, s.stall)
 		}
-		return nil, err
+		return 0, err
 	}
 	if !local {
 		s.metrics.ObserveFetch(n, time.Since(start))
 		s.log.Info("fetched", "cid", c, "bytes", n, "seconds", fmt.Sprintf("%.3f", time.Since(start).Seconds()))
 	}
-	var buf bytes.Buffer
-	if n > 0 && n <= maxBytes {
-		buf.Grow(int(n)) // the file's size: no copies while it grows
-	}
-	if err := s.blocks.Export(ctx, c, &buf); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return n, nil
 }
 
 // ImportBytes stores b as a UnixFS file, durably: callers log the CID next.

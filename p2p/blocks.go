@@ -47,7 +47,7 @@ type Blocks struct {
 	bserv    blockservice.BlockService
 	dag      ipld.DAGService
 	pins     ds.Datastore
-	gc       sync.RWMutex
+	gc       gcGate
 	log      *slog.Logger
 	cancel   context.CancelFunc
 	provide  func(cid.Cid) // announces new roots; nil without a DHT
