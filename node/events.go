@@ -149,6 +149,10 @@ func (rt *runtime) maybeTrain() {
 		return
 	}
 	rt.training, rt.tried[h.Base] = true, true
+	rt.ownTrain.Store(&trainWindow{round: h.Round + 1, done: make(chan struct{})})
+	if rt.sums != nil {
+		rt.sums.training(h.Round + 1)
+	}
 	rt.jobs <- trainJob{Round: h.Round + 1, Base: h.Base}
 }
 
@@ -169,6 +173,9 @@ func (rt *runtime) syncing() bool {
 // onTrained proposes a finished contribution and looks for more work.
 func (rt *runtime) onTrained(ctx context.Context, d trainDone) {
 	rt.training = false
+	if w := rt.ownTrain.Swap(nil); w != nil {
+		close(w.done)
+	}
 	n := rt.n
 	if d.Err != nil {
 		if localFailure(d.Err) {

@@ -239,6 +239,14 @@ func (s store) ReadFile(ctx context.Context, c cid.Cid, maxBytes int64) ([]byte,
 	return buf.Bytes(), nil
 }
 
+// MakeLocal fetches the file c unless it is stored (capped at maxBytes).
+func (s store) MakeLocal(ctx context.Context, c cid.Cid, maxBytes int64) error {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	_, err := s.makeLocal(ctx, c, maxBytes)
+	return err
+}
+
 // storedFile is a stored file read in place, a block at a time (p2p.File).
 type storedFile interface {
 	io.ReaderAt

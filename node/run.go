@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coldnode/coldnode/consensus"
@@ -29,15 +30,16 @@ type runtime struct {
 	pubCtx  context.Context
 	pubStop context.CancelFunc
 
-	results chan workDone
-	diskErr chan error // a worker's disk failure; see failDisk
-	jobs    chan trainJob
-	trained chan trainDone
-	publish chan []byte
-	checks  slots // delta checks running (bounds their memory)
-	gref    genesisRef
-	rule    fusion.Rule // the genesis's fusion rule
-	sums    *sums       // the running sum of a mean rule; nil for other rules
+	results  chan workDone
+	diskErr  chan error // a worker's disk failure; see failDisk
+	jobs     chan trainJob
+	trained  chan trainDone
+	publish  chan []byte
+	checks   slots // delta checks running (bounds their memory)
+	gref     genesisRef
+	rule     fusion.Rule                 // the genesis's fusion rule
+	sums     *sums                       // the running sum of a mean rule; nil for other rules
+	ownTrain atomic.Pointer[trainWindow] // the node's training job, if one runs
 
 	// owned by the loop goroutine
 	sm       *consensus.Machine

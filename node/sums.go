@@ -25,7 +25,7 @@ type sums struct {
 	rule   fusion.Rule
 	layout func(context.Context) (*checkpoint.Reader, error) // the genesis layout
 	reqs   chan sumReq
-	drops  chan uint64 // head rounds, from the loop (never blocks it)
+	drops  chan sumDrop // from the loop (never blocks it)
 }
 
 // sumReq is one request: add a checked delta, or fuse a job.
@@ -77,7 +77,7 @@ func newSums(rule fusion.Rule, layout func(context.Context) (*checkpoint.Reader,
 	if rule.Kind != fusion.Mean {
 		return nil
 	}
-	return &sums{rule: rule, layout: layout, reqs: make(chan sumReq), drops: make(chan uint64, 16)}
+	return &sums{rule: rule, layout: layout, reqs: make(chan sumReq), drops: make(chan sumDrop, 16)}
 }
 
 // run serves requests until ctx ends.
@@ -90,8 +90,8 @@ func (s *sums) run(ctx context.Context) {
 		case r := <-s.reqs:
 			s.drainDrops(&st)          // a head change sent before r applies first
 			r.reply <- s.serve(&st, r) // buffered
-		case round := <-s.drops:
-			st.drop(round)
+		case d := <-s.drops:
+			st.apply(d)
 		}
 	}
 }
@@ -116,19 +116,43 @@ func (st *sumState) drop(round uint64) {
 func (s *sums) drainDrops(st *sumState) {
 	for {
 		select {
-		case round := <-s.drops:
-			st.drop(round)
+		case d := <-s.drops:
+			st.apply(d)
 		default:
 			return
 		}
 	}
 }
 
+// sumDrop is a message from the loop: the head reached round, or (only)
+// the node starts training round, so a sum of that round, begun by checks
+// before the training, is let go of (the fusion adds its deltas back from
+// the store) instead of living beside the trainer's memory.
+type sumDrop struct {
+	round uint64
+	only  bool
+}
+
+func (st *sumState) apply(d sumDrop) {
+	if !d.only {
+		st.drop(d.round)
+		return
+	}
+	if st.sum != nil && st.round == d.round {
+		*st = sumState{floor: st.floor}
+	}
+}
+
 // headAt tells the keeper the head reached round, without waiting: when
 // the queue is full the next head change drops the sum instead.
-func (s *sums) headAt(round uint64) {
+func (s *sums) headAt(round uint64) { s.send(sumDrop{round: round}) }
+
+// training tells the keeper the node starts training round (see sumDrop).
+func (s *sums) training(round uint64) { s.send(sumDrop{round: round, only: true}) }
+
+func (s *sums) send(d sumDrop) {
 	select {
-	case s.drops <- round:
+	case s.drops <- d:
 	default:
 	}
 }

@@ -247,3 +247,41 @@ func TestSumsDropOnHead(t *testing.T) {
 		t.Fatal("the sum of round 4 was kept after a drop of round 4")
 	}
 }
+
+// When the node starts training a round, a sum of that round begun by
+// earlier checks is let go of (the fusion then reads its deltas from the
+// store), and a new one may start; a sum of another round stays.
+func TestSumsDropWhenTrainingStarts(t *testing.T) {
+	fx := newSumsFixture(t, 1)
+	s := startSums(t, fx)
+	ctx := context.Background()
+	base := cid.NewCidV1(cid.Raw, mustHash(t, "b"))
+	in := fusion.Input{ID: fx.ids[0].String(), Delta: fx.deltas[fx.ids[0]]}
+	if ok, err := s.add(ctx, base, 4, in); !ok || err != nil {
+		t.Fatalf("add: %v %v", ok, err)
+	}
+	opens := 0
+	open := func(ctx context.Context, c cid.Cid) (*checkpoint.Reader, error) {
+		opens++
+		return fx.open(ctx, c)
+	}
+	fuse := func() {
+		t.Helper()
+		if err := s.fuse(ctx, sumFuse{job: fx.job(4, base, fx.ids[0]), base: fx.base, open: open, w: io.Discard}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.training(5)
+	fuse()
+	if opens != 0 {
+		t.Fatalf("training round 5 dropped the sum of round 4 (%d deltas read back)", opens)
+	}
+	s.training(4)
+	fuse()
+	if opens != 1 {
+		t.Fatalf("after training of round 4 started, the fusion read %d deltas from the store, want 1", opens)
+	}
+	if ok, err := s.add(ctx, base, 4, in); !ok || err != nil {
+		t.Fatalf("no new sum of round 4 after the drop: %v %v", ok, err)
+	}
+}

@@ -135,7 +135,10 @@ func (rt *runtime) startCheck(ctx context.Context, ck consensus.Check) {
 	}
 	rt.spawn(ctx, key, func(ctx context.Context) consensus.Message {
 		defer rt.timed("checked", "contribution", ck.Contribution)()
-		b, err := rt.store.withStall(2*rt.n.cfg.RetryEvery).ReadFile(withHolder(ctx, ck.Peer), ck.Delta, ck.MaxBytes)
+		b, err := rt.fetchForCheck(ctx, ck)
+		if errors.Is(err, errStopping) {
+			return nil // the machine asks again after a restart
+		}
 		if localFailure(err) {
 			rt.n.log.Error("could not store a fetched delta", "contribution", ck.Contribution, "err", DiskHint(err))
 			return rt.failDisk(err) // not a verdict on the delta
@@ -162,6 +165,21 @@ func (rt *runtime) startCheck(ctx context.Context, ck consensus.Check) {
 		}
 		return consensus.Checked{Contribution: ck.Contribution, Err: err}
 	})
+}
+
+// fetchForCheck makes ck's delta local, waits while the node trains the
+// same round (awaitOwnTraining), and reads it. It fails with errStopping
+// when ctx ends during the wait.
+func (rt *runtime) fetchForCheck(ctx context.Context, ck consensus.Check) ([]byte, error) {
+	st := rt.store.withStall(2 * rt.n.cfg.RetryEvery)
+	hctx := withHolder(ctx, ck.Peer)
+	if err := st.MakeLocal(hctx, ck.Delta, ck.MaxBytes); err != nil {
+		return nil, err
+	}
+	if !rt.awaitOwnTraining(ctx, ck.Round) {
+		return nil, errStopping
+	}
+	return st.ReadFile(hctx, ck.Delta, ck.MaxBytes)
 }
 
 // checkMatch requires a delta's body tensors to match the genesis weights by

@@ -1,3 +1,5 @@
+//go:build linux && (amd64 || arm64)
+
 package p2p
 
 import (
@@ -11,5 +13,11 @@ import (
 // end; durability still comes from that fsync, so errors are ignored.
 func startWriteBack(f *os.File, off, n int64) {
 	const syncFileRangeWrite = 2 // SYNC_FILE_RANGE_WRITE
-	syscall.Syscall6(syscall.SYS_SYNC_FILE_RANGE, f.Fd(), uintptr(off), uintptr(n), syncFileRangeWrite, 0, 0)
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return
+	}
+	rc.Control(func(fd uintptr) {
+		syscall.Syscall6(syscall.SYS_SYNC_FILE_RANGE, fd, uintptr(off), uintptr(n), syncFileRangeWrite, 0, 0)
+	})
 }

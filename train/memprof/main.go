@@ -35,7 +35,7 @@ func main() {
 	flag.StringVar(&f.out, "out", "", "write the trained model here (as coldnode train --out)")
 	flag.StringVar(&f.profile, "heapprofile", "", "write a heap profile at the largest live heap")
 	flag.IntVar(&f.epochs, "epochs", 1, "epochs")
-	flag.StringVar(&f.moments, "moments", "fp32", "AdamW moment precision: fp32 or bf16")
+	flag.StringVar(&f.moments, "moments", "fp32", "AdamW moment precision: fp32, bf16 or int8")
 	flag.Parse()
 	if err := run(f); err != nil {
 		fmt.Fprintln(os.Stderr, "memprof:", err)
