@@ -66,6 +66,14 @@ type Config struct {
 	// dense, fp16, bf16, int8, rows+..., +zstd); "" means
 	// deltaenc.Default. Any node fuses any mix of encodings.
 	DeltaEncoding string
+	// CheckAfterTraining holds the checks of other deltas of the round
+	// this node is training until its training ends (they are fetched
+	// meanwhile). Under a mean rule the round's running sum (twice the
+	// body) then never lives beside the trainer's memory, lowering the
+	// node's peak; the checks no longer overlap the training, so the
+	// round closes later when contributions arrive together (see
+	// docs/benchmarks.md, item 6). Default: check as deltas arrive.
+	CheckAfterTraining bool
 }
 
 // DefaultConfig returns a node configuration with default listen and API addresses.

@@ -150,7 +150,7 @@ func (rt *runtime) maybeTrain() {
 	}
 	rt.training, rt.tried[h.Base] = true, true
 	rt.ownTrain.Store(&trainWindow{round: h.Round + 1, done: make(chan struct{})})
-	if rt.sums != nil {
+	if rt.holdsChecks() {
 		rt.sums.training(h.Round + 1)
 	}
 	rt.jobs <- trainJob{Round: h.Round + 1, Base: h.Base}

@@ -22,9 +22,9 @@ type trainWindow struct {
 // gradients and moments and raise the node's peak memory by that much.
 // The delta is fetched before the wait, so only its check moves: the
 // same work, done once the trainer's memory is free. It reports false
-// when ctx ends first.
+// when ctx ends first. Only with Config.CheckAfterTraining.
 func (rt *runtime) awaitOwnTraining(ctx context.Context, round uint64) bool {
-	if rt.sums == nil {
+	if !rt.holdsChecks() {
 		return true
 	}
 	w := rt.ownTrain.Load()
@@ -37,4 +37,9 @@ func (rt *runtime) awaitOwnTraining(ctx context.Context, round uint64) bool {
 	case <-ctx.Done():
 		return false
 	}
+}
+
+// holdsChecks reports whether checks wait for the node's own training.
+func (rt *runtime) holdsChecks() bool {
+	return rt.sums != nil && rt.n.cfg.CheckAfterTraining
 }

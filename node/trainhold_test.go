@@ -8,10 +8,12 @@ import (
 	"github.com/coldnode/coldnode/consensus/fusion"
 )
 
-// A check of the round the node trains waits for the training to end; a
-// check of another round, or without a running sum, does not wait.
+// With CheckAfterTraining, a check of the round the node trains waits for
+// the training to end; a check of another round, without a running sum,
+// or without the setting, does not wait.
 func TestChecksWaitForOwnTraining(t *testing.T) {
-	rt := &runtime{sums: newSums(fusion.Rule{Kind: fusion.Mean}, nil)}
+	hold := &Node{cfg: Config{CheckAfterTraining: true}}
+	rt := &runtime{n: hold, sums: newSums(fusion.Rule{Kind: fusion.Mean}, nil)}
 	ctx := context.Background()
 	if !rt.awaitOwnTraining(ctx, 5) {
 		t.Fatal("waited with no training running")
@@ -38,9 +40,14 @@ func TestChecksWaitForOwnTraining(t *testing.T) {
 	if rt.awaitOwnTraining(cancelled, 7) {
 		t.Fatal("a check went ahead when the node was stopping")
 	}
-	noSum := &runtime{}
+	noSum := &runtime{n: hold}
 	noSum.ownTrain.Store(&trainWindow{round: 7, done: make(chan struct{})})
 	if !noSum.awaitOwnTraining(ctx, 7) {
 		t.Fatal("waited under a rule without a running sum")
+	}
+	overlap := &runtime{n: &Node{}, sums: rt.sums}
+	overlap.ownTrain.Store(&trainWindow{round: 7, done: make(chan struct{})})
+	if !overlap.awaitOwnTraining(ctx, 7) {
+		t.Fatal("waited without CheckAfterTraining")
 	}
 }

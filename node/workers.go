@@ -135,51 +135,68 @@ func (rt *runtime) startCheck(ctx context.Context, ck consensus.Check) {
 	}
 	rt.spawn(ctx, key, func(ctx context.Context) consensus.Message {
 		defer rt.timed("checked", "contribution", ck.Contribution)()
-		b, err := rt.fetchForCheck(ctx, ck)
-		if errors.Is(err, errStopping) {
-			return nil // the machine asks again after a restart
-		}
-		if localFailure(err) {
-			rt.n.log.Error("could not store a fetched delta", "contribution", ck.Contribution, "err", DiskHint(err))
-			return rt.failDisk(err) // not a verdict on the delta
-		}
+		b, release, err := rt.fetchForCheck(ctx, ck)
 		if err != nil {
-			unavailable := !errors.Is(err, p2p.ErrTooLarge)
-			return consensus.Checked{Contribution: ck.Contribution, Unavailable: unavailable, Err: err}
+			return rt.fetchFailed(ck, err)
 		}
-		if !rt.checks.acquire(ctx) {
-			return nil // stopping; the machine asks again after a restart
-		}
-		defer rt.checks.release()
-		if rt.addArrived(ctx, ck, b) { // passed, in one pass (else judged below)
-			return consensus.Checked{Contribution: ck.Contribution}
-		}
-		b, err = rt.checkSent(ctx, b, ck.NormBound)
-		if err != nil {
-			return consensus.Checked{Contribution: ck.Contribution, Err: err}
-		}
-		err = rt.checkMatch(ctx, ck, b)
-		if localFailure(err) {
-			rt.n.log.Error("could not read the genesis weights", "err", DiskHint(err))
-			return rt.failDisk(err) // not a verdict on the delta
-		}
-		return consensus.Checked{Contribution: ck.Contribution, Err: err}
+		defer release()
+		return rt.judge(ctx, ck, b)
 	})
 }
 
 // fetchForCheck makes ck's delta local, waits while the node trains the
-// same round (awaitOwnTraining), and reads it. It fails with errStopping
-// when ctx ends during the wait.
-func (rt *runtime) fetchForCheck(ctx context.Context, ck consensus.Check) ([]byte, error) {
+// same round (awaitOwnTraining), then for a check slot, and reads it; the
+// caller releases the slot. Only the fetch runs outside a slot, so the
+// deltas held in memory at once are bounded by the slots. It fails with
+// errStopping when ctx ends during a wait.
+func (rt *runtime) fetchForCheck(ctx context.Context, ck consensus.Check) ([]byte, func(), error) {
 	st := rt.store.withStall(2 * rt.n.cfg.RetryEvery)
 	hctx := withHolder(ctx, ck.Peer)
 	if err := st.MakeLocal(hctx, ck.Delta, ck.MaxBytes); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if !rt.awaitOwnTraining(ctx, ck.Round) {
-		return nil, errStopping
+	if !rt.awaitOwnTraining(ctx, ck.Round) || !rt.checks.acquire(ctx) {
+		return nil, nil, errStopping
 	}
-	return st.ReadFile(hctx, ck.Delta, ck.MaxBytes)
+	b, err := st.ReadFile(hctx, ck.Delta, ck.MaxBytes)
+	if err != nil {
+		rt.checks.release()
+		return nil, nil, err
+	}
+	return b, rt.checks.release, nil
+}
+
+// fetchFailed is the message for a delta that could not be fetched or
+// read: none when stopping, a disk failure, or a verdict that it is
+// unavailable (or too large).
+func (rt *runtime) fetchFailed(ck consensus.Check, err error) consensus.Message {
+	switch {
+	case errors.Is(err, errStopping):
+		return nil // the machine asks again after a restart
+	case localFailure(err):
+		rt.n.log.Error("could not store a fetched delta", "contribution", ck.Contribution, "err", DiskHint(err))
+		return rt.failDisk(err) // not a verdict on the delta
+	}
+	unavailable := !errors.Is(err, p2p.ErrTooLarge)
+	return consensus.Checked{Contribution: ck.Contribution, Unavailable: unavailable, Err: err}
+}
+
+// judge checks the delta bytes b: in one pass into the running sum when
+// it surely passes, else as checkSent and checkMatch say.
+func (rt *runtime) judge(ctx context.Context, ck consensus.Check, b []byte) consensus.Message {
+	if rt.addArrived(ctx, ck, b) {
+		return consensus.Checked{Contribution: ck.Contribution}
+	}
+	b, err := rt.checkSent(ctx, b, ck.NormBound)
+	if err != nil {
+		return consensus.Checked{Contribution: ck.Contribution, Err: err}
+	}
+	err = rt.checkMatch(ctx, ck, b)
+	if localFailure(err) {
+		rt.n.log.Error("could not read the genesis weights", "err", DiskHint(err))
+		return rt.failDisk(err) // not a verdict on the delta
+	}
+	return consensus.Checked{Contribution: ck.Contribution, Err: err}
 }
 
 // checkMatch requires a delta's body tensors to match the genesis weights by

@@ -40,6 +40,7 @@ func init() {
 				&cli.StringFlag{Name: "memlimit", Usage: "each node's GOMEMLIMIT, e.g. 600MiB (default: none)"},
 				&cli.BoolFlag{Name: "profile", Usage: "write each node's CPU profile next to its log (use with --dir)"},
 				&cli.StringFlag{Name: "moments", Usage: "every node's AdamW moment precision: fp32, bf16 or int8 (default: the node's default)"},
+				&cli.BoolFlag{Name: "check-after-training", Usage: "start every node with --check-after-training"},
 				&cli.BoolFlag{Name: "memprofile", Usage: "write each node's heap profile at its largest live heap next to its log, and its peak RSS split into the log (use with --dir)"},
 			},
 			Action: benchRound,
@@ -97,6 +98,7 @@ func benchConfig(c *cli.Context) (swarmbench.Config, error) {
 	cfg.Timeout, cfg.Verbose, cfg.Progress = c.Duration("timeout"), c.Bool("verbose"), c.App.ErrWriter
 	cfg.Profile, cfg.MemLimit = c.Bool("profile"), c.String("memlimit")
 	cfg.MemProfile, cfg.Moments = c.Bool("memprofile"), c.String("moments")
+	cfg.CheckAfterTraining = c.Bool("check-after-training")
 	switch m := c.String("model"); m {
 	case "10m":
 		cfg.Model = swarmbench.MLP10M

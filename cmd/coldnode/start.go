@@ -35,6 +35,7 @@ func init() {
 			&cli.StringFlag{Name: "delta-encoding", Value: d.DeltaEncoding, Usage: "how this node writes its deltas: dense, fp16, bf16, int8, with rows+ (touched rows only) and +zstd, e.g. rows+int8+zstd; peers fuse any mix"},
 			&cli.DurationFlag{Name: "genesis-timeout", Value: d.GenesisTimeout, Usage: "how long to look for the swarm's genesis among peers when joining"},
 			&cli.IntFlag{Name: "gc-every", Value: d.GCEvery, Usage: "collect garbage every N rounds (0: never; see `coldnode repo gc`)"},
+			&cli.BoolFlag{Name: "check-after-training", Usage: "hold the checks of other deltas of the round being trained until this node's training ends, so the round's running sum (2x the body) never lives beside the trainer: a lower peak memory, a later close when contributions arrive together"},
 			&cli.IntFlag{Name: "low-peers", Usage: "redial bootstrap and known peers when fewer than N are connected (0: 4)"},
 			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "debug logging"},
 			&cli.StringFlag{Name: "cpuprofile", Usage: "write a CPU profile of the whole run to `FILE` (go tool pprof)"},
@@ -95,6 +96,7 @@ func startConfig(c *cli.Context) node.Config {
 	cfg.GenesisTimeout = c.Duration("genesis-timeout")
 	cfg.DeltaEncoding = c.String("delta-encoding")
 	cfg.GCEvery, cfg.LowPeers = c.Int("gc-every"), c.Int("low-peers")
+	cfg.CheckAfterTraining = c.Bool("check-after-training")
 	return cfg
 }
 

@@ -56,6 +56,8 @@ type Config struct {
 	// Moments, when set, is every node's --moments (AdamW moment
 	// precision: fp32, bf16 or int8).
 	Moments string
+	// CheckAfterTraining starts every node with --check-after-training.
+	CheckAfterTraining bool
 	// Progress receives one line per step of the bench (nil: discard).
 	Progress io.Writer
 }

@@ -128,6 +128,9 @@ func (b *bench) nodeArgs(i int) []string {
 	if b.cfg.Moments != "" {
 		args = append(args, "--moments", b.cfg.Moments)
 	}
+	if b.cfg.CheckAfterTraining {
+		args = append(args, "--check-after-training")
+	}
 	return args
 }
 
