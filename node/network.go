@@ -229,6 +229,19 @@ func (s store) ReadFile(ctx context.Context, c cid.Cid, maxBytes int64) ([]byte,
 	if err != nil {
 		return nil, err
 	}
+	return s.readLocal(ctx, c, n, maxBytes)
+}
+
+// MakeLocal fetches the file c unless it is stored (capped at maxBytes)
+// and returns its size, for readLocal.
+func (s store) MakeLocal(ctx context.Context, c cid.Cid, maxBytes int64) (int64, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	return s.makeLocal(ctx, c, maxBytes)
+}
+
+// readLocal returns the bytes of the local file c of n bytes.
+func (s store) readLocal(ctx context.Context, c cid.Cid, n, maxBytes int64) ([]byte, error) {
 	var buf bytes.Buffer
 	if n > 0 && n <= maxBytes {
 		buf.Grow(int(n)) // the file's size: no copies while it grows
@@ -237,14 +250,6 @@ func (s store) ReadFile(ctx context.Context, c cid.Cid, maxBytes int64) ([]byte,
 		return nil, err
 	}
 	return buf.Bytes(), nil
-}
-
-// MakeLocal fetches the file c unless it is stored (capped at maxBytes).
-func (s store) MakeLocal(ctx context.Context, c cid.Cid, maxBytes int64) error {
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
-	_, err := s.makeLocal(ctx, c, maxBytes)
-	return err
 }
 
 // storedFile is a stored file read in place, a block at a time (p2p.File).
@@ -258,9 +263,7 @@ type storedFile interface {
 // opens it for reading in place, without holding it whole. The store's GC
 // waits until it is closed.
 func (s store) OpenFile(ctx context.Context, c cid.Cid, maxBytes int64) (storedFile, error) {
-	fctx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
-	if _, err := s.makeLocal(fctx, c, maxBytes); err != nil {
+	if _, err := s.MakeLocal(ctx, c, maxBytes); err != nil {
 		return nil, err
 	}
 	f, err := s.blocks.Open(ctx, c)

@@ -152,13 +152,14 @@ func (rt *runtime) startCheck(ctx context.Context, ck consensus.Check) {
 func (rt *runtime) fetchForCheck(ctx context.Context, ck consensus.Check) ([]byte, func(), error) {
 	st := rt.store.withStall(2 * rt.n.cfg.RetryEvery)
 	hctx := withHolder(ctx, ck.Peer)
-	if err := st.MakeLocal(hctx, ck.Delta, ck.MaxBytes); err != nil {
+	n, err := st.MakeLocal(hctx, ck.Delta, ck.MaxBytes)
+	if err != nil {
 		return nil, nil, err
 	}
 	if !rt.awaitOwnTraining(ctx, ck.Round) || !rt.checks.acquire(ctx) {
 		return nil, nil, errStopping
 	}
-	b, err := st.ReadFile(hctx, ck.Delta, ck.MaxBytes)
+	b, err := st.readLocal(ctx, ck.Delta, n, ck.MaxBytes)
 	if err != nil {
 		rt.checks.release()
 		return nil, nil, err
