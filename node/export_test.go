@@ -3,10 +3,12 @@ package node
 import (
 	"bytes"
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/coldnode/coldnode/consensus/wire"
 	"github.com/coldnode/coldnode/train/checkpoint"
+	"github.com/coldnode/coldnode/train/deltaenc"
 )
 
 // Export of the newest fused base, which this node has not trained on,
@@ -72,4 +74,60 @@ func heads(f *checkpoint.File) int {
 		}
 	}
 	return n
+}
+
+// Export of a delta in the default encoding (rows+int8+zstd) writes it
+// decoded to plain float32 safetensors: with a quorum of one, the round's
+// fused base is the base plus exactly those values.
+func TestExportDecodesEncodedDelta(t *testing.T) {
+	dir := t.TempDir()
+	opt := DefaultInitOptions()
+	opt.Model, opt.Task = "mlp", tinyTask()
+	opt.Params = wire.DefaultParams()
+	opt.Params.Quorum, opt.Params.Window = 1, 0
+	if _, err := Init(context.Background(), dir, opt); err != nil {
+		t.Fatal(err)
+	}
+	runNode(t, dir, 1)
+	rounds := readRounds(t, dir)
+	o, err := OpenOffline(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	own, err := o.repo.LatestOwn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	export := func(c string) *checkpoint.File {
+		t.Helper()
+		var buf bytes.Buffer
+		if err := o.Export(context.Background(), c, HeadNone, &buf); err != nil {
+			t.Fatalf("export %s: %v", c, err)
+		}
+		f, err := checkpoint.Decode(buf.Bytes())
+		if err != nil {
+			t.Fatalf("export %s is not plain safetensors: %v", c, err)
+		}
+		return f
+	}
+	delta, base, fused := export(own.Delta), export(own.Base), export(rounds[0].Fused)
+	if _, ok := delta.Meta[deltaenc.MetaKey]; ok || len(delta.Tensors) == 0 {
+		t.Fatalf("exported delta still encoded (meta %v) or empty", delta.Meta)
+	}
+	for _, d := range delta.Tensors {
+		b, _ := base.Get(d.Name)
+		f, _ := fused.Get(d.Name)
+		dv, err1 := d.F32()
+		bv, err2 := b.F32()
+		fv, err3 := f.F32()
+		if err := errors.Join(err1, err2, err3); err != nil || len(bv) != len(dv) || len(fv) != len(dv) {
+			t.Fatalf("%s: %v, sizes %d %d %d", d.Name, err, len(dv), len(bv), len(fv))
+		}
+		for i := range dv {
+			if bv[i]+dv[i] != fv[i] {
+				t.Fatalf("%s[%d]: base %v + exported delta %v = %v, fused %v", d.Name, i, bv[i], dv[i], bv[i]+dv[i], fv[i])
+			}
+		}
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/coldnode/coldnode/consensus/wire"
 	"github.com/coldnode/coldnode/p2p"
 	"github.com/coldnode/coldnode/train/checkpoint"
+	"github.com/coldnode/coldnode/train/deltaenc"
 	"github.com/coldnode/coldnode/train/model"
 	"github.com/ipfs/go-cid"
 )
@@ -124,6 +125,10 @@ func showFile(ctx context.Context, bs *p2p.Blocks, c cid.Cid) (Object, error) {
 		return Object{}, fmt.Errorf("read %s: %w", c, err)
 	}
 	o := Object{CID: c.String(), Kind: "file", Size: int64(len(buf.b))}
+	if deltaenc.Compressed(buf.b) {
+		o.Kind, o.Body = "delta", map[string]string{"note": "an encoded delta in a zstd frame (docs/protocol.md §7.1); `coldnode export` writes it decoded"}
+		return o, nil
+	}
 	f, err := checkpoint.Decode(buf.b)
 	if err != nil {
 		o.Body = map[string]string{"note": "not a safetensors file: " + err.Error()}
@@ -160,18 +165,96 @@ func exportFile(ctx context.Context, bs *p2p.Blocks, repo *Repo, s string, mode 
 	if err != nil {
 		return err
 	}
-	if head == nil {
+	return writeWeights(ctx, bs, repo, c, head, w)
+}
+
+// writeWeights writes the stored weights file c to w as plain safetensors,
+// with head's tensors added when head is not nil.
+func writeWeights(ctx context.Context, bs *p2p.Blocks, repo *Repo, c cid.Cid, head *checkpoint.File, w io.Writer) error {
+	encoded, err := isEncodedDelta(ctx, bs, c)
+	if err != nil {
+		return fmt.Errorf("%s: %w", c, err)
+	}
+	if head == nil && !encoded {
 		return bs.Export(ctx, c, w)
 	}
 	var buf sizedBuffer
 	if err := bs.Export(ctx, c, &buf); err != nil {
 		return err
 	}
-	body, err := checkpoint.Decode(buf.b)
+	body, err := decodeWeights(ctx, bs, repo, buf.b, encoded)
 	if err != nil {
 		return fmt.Errorf("%s: %w", c, err)
 	}
-	return checkpoint.Write(w, withHead(body, head))
+	if head != nil {
+		body = withHead(body, head)
+	}
+	return checkpoint.Write(w, body)
+}
+
+// isEncodedDelta reports whether the stored file c is a delta in one of
+// the compact encodings (train/deltaenc): a zstd frame, or a safetensors
+// file whose metadata names its encoding. Only the first bytes and the
+// header are read.
+func isEncodedDelta(ctx context.Context, bs *p2p.Blocks, c cid.Cid) (bool, error) {
+	f, err := bs.Open(ctx, c)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	magic := make([]byte, 4)
+	if n, _ := f.ReadAt(magic, 0); deltaenc.Compressed(magic[:n]) {
+		return true, nil
+	}
+	r, err := checkpoint.Open(f, f.Size())
+	if err != nil {
+		return false, err
+	}
+	return deltaenc.Encoded(r), nil
+}
+
+// decodeWeights decodes a stored weights file; an encoded delta is decoded
+// to its float32 values against the swarm's genesis layout, so that an
+// export is always a plain safetensors file.
+func decodeWeights(ctx context.Context, bs *p2p.Blocks, repo *Repo, b []byte, encoded bool) (*checkpoint.File, error) {
+	if !encoded {
+		return checkpoint.Decode(b)
+	}
+	layout, err := genesisLayoutIn(ctx, bs, repo)
+	if err != nil {
+		return nil, fmt.Errorf("decode the delta: %w", err)
+	}
+	r, err := deltaenc.Open(b, deltaenc.Limit(layout))
+	if err != nil {
+		return nil, err
+	}
+	return deltaenc.DecodeFile(r, layout)
+}
+
+// genesisLayoutIn reads the layout (names, shapes, dtypes) of the genesis
+// weights of the repository's swarm from the block store.
+func genesisLayoutIn(ctx context.Context, bs *p2p.Blocks, repo *Repo) (*checkpoint.Reader, error) {
+	cfg, err := repo.LoadConfig()
+	if err != nil {
+		return nil, err
+	}
+	sc, err := cid.Decode(cfg.Swarm)
+	if err != nil {
+		return nil, fmt.Errorf("swarm %q in the repository config: %w", cfg.Swarm, err)
+	}
+	blk, err := bs.GetBlock(ctx, sc)
+	if err != nil {
+		return nil, fmt.Errorf("genesis %s: %w", sc, err)
+	}
+	g, err := wire.DecodeGenesis(blk.RawData())
+	if err != nil {
+		return nil, fmt.Errorf("genesis %s: %w", sc, err)
+	}
+	var buf sizedBuffer
+	if err := bs.Export(ctx, g.Weights, &buf); err != nil {
+		return nil, fmt.Errorf("genesis weights %s: %w", g.Weights, err)
+	}
+	return layoutOf(buf.b)
 }
 
 // ownHeadFor picks the own head mode asks for on base; nil for none.

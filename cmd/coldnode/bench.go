@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/coldnode/coldnode/node/swarmbench"
+	"github.com/coldnode/coldnode/train/deltaenc"
 )
 
 func init() {
@@ -41,6 +42,7 @@ func init() {
 				&cli.BoolFlag{Name: "profile", Usage: "write each node's CPU profile next to its log (use with --dir)"},
 				&cli.StringFlag{Name: "moments", Usage: "every node's AdamW moment precision: fp32, bf16 or int8 (default: the node's default)"},
 				&cli.BoolFlag{Name: "check-after-training", Usage: "start every node with --check-after-training"},
+				&cli.StringFlag{Name: "delta-encoding", Usage: "every node's --delta-encoding, e.g. rows+int8 (default: the node's default, rows+int8+zstd)"},
 				&cli.BoolFlag{Name: "memprofile", Usage: "write each node's heap profile at its largest live heap next to its log, and its peak RSS split into the log (use with --dir)"},
 			},
 			Action: benchRound,
@@ -98,7 +100,10 @@ func benchConfig(c *cli.Context) (swarmbench.Config, error) {
 	cfg.Timeout, cfg.Verbose, cfg.Progress = c.Duration("timeout"), c.Bool("verbose"), c.App.ErrWriter
 	cfg.Profile, cfg.MemLimit = c.Bool("profile"), c.String("memlimit")
 	cfg.MemProfile, cfg.Moments = c.Bool("memprofile"), c.String("moments")
-	cfg.CheckAfterTraining = c.Bool("check-after-training")
+	cfg.CheckAfterTraining, cfg.DeltaEncoding = c.Bool("check-after-training"), c.String("delta-encoding")
+	if _, err := deltaenc.Parse(cfg.DeltaEncoding); cfg.DeltaEncoding != "" && err != nil {
+		return cfg, fmt.Errorf("bench: --delta-encoding: %w", err)
+	}
 	switch m := c.String("model"); m {
 	case "10m":
 		cfg.Model = swarmbench.MLP10M

@@ -58,6 +58,9 @@ type Config struct {
 	Moments string
 	// CheckAfterTraining starts every node with --check-after-training.
 	CheckAfterTraining bool
+	// DeltaEncoding, when set, is every node's --delta-encoding (how it
+	// writes its deltas, e.g. rows+int8 to skip zstd).
+	DeltaEncoding string
 	// Progress receives one line per step of the bench (nil: discard).
 	Progress io.Writer
 }

@@ -107,30 +107,23 @@ func (b *bench) startAll(ctx context.Context) error {
 }
 
 func (b *bench) nodeArgs(i int) []string {
-	args := []string{"--dataset", b.cfg.Datasets[i%len(b.cfg.Datasets)],
+	c := b.cfg
+	args := []string{"--dataset", c.Datasets[i%len(c.Datasets)],
 		"--listen", "/ip4/127.0.0.1/tcp/0", "--api", "127.0.0.1:0", "--no-mdns",
 		"--seed", strconv.Itoa(i + 1), "--gc-every", "0"}
-	if b.cfg.Limit > 0 {
-		args = append(args, "--limit", strconv.Itoa(b.cfg.Limit))
+	add := func(on bool, flag ...string) {
+		if on {
+			args = append(args, flag...)
+		}
 	}
-	if b.cfg.Epochs > 0 {
-		args = append(args, "--epochs", strconv.Itoa(b.cfg.Epochs))
-	}
-	if b.cfg.Verbose {
-		args = append(args, "--verbose")
-	}
-	if b.cfg.Profile {
-		args = append(args, "--cpuprofile", b.repo(i)+".cpu.prof")
-	}
-	if b.cfg.MemProfile {
-		args = append(args, "--memprofile", b.repo(i)+".heap.prof")
-	}
-	if b.cfg.Moments != "" {
-		args = append(args, "--moments", b.cfg.Moments)
-	}
-	if b.cfg.CheckAfterTraining {
-		args = append(args, "--check-after-training")
-	}
+	add(c.Limit > 0, "--limit", strconv.Itoa(c.Limit))
+	add(c.Epochs > 0, "--epochs", strconv.Itoa(c.Epochs))
+	add(c.Verbose, "--verbose")
+	add(c.Profile, "--cpuprofile", b.repo(i)+".cpu.prof")
+	add(c.MemProfile, "--memprofile", b.repo(i)+".heap.prof")
+	add(c.Moments != "", "--moments", c.Moments)
+	add(c.CheckAfterTraining, "--check-after-training")
+	add(c.DeltaEncoding != "", "--delta-encoding", c.DeltaEncoding)
 	return args
 }
 

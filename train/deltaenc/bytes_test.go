@@ -49,6 +49,12 @@ func BenchmarkDeltaBytes(b *testing.B) {
 
 // realDelta finetunes a fresh default body of arch on the task.
 func realDelta(b *testing.B, arch, task string) *checkpoint.File {
+	return realDeltaOf(b, arch, task, 2, 2000)
+}
+
+// realDeltaOf finetunes a fresh body of arch on at most max examples of
+// the task for the given epochs.
+func realDeltaOf(b *testing.B, arch, task string, epochs, max int) *checkpoint.File {
 	dir := filepath.Join("..", "..", "..", "shared", "datasets", task)
 	if _, err := os.Stat(dir); err != nil {
 		dir = filepath.Join("/work/shared/datasets", task)
@@ -62,7 +68,7 @@ func realDelta(b *testing.B, arch, task string) *checkpoint.File {
 		b.Fatal(err)
 	}
 	opt := train.DefaultOptions()
-	opt.Epochs, opt.Patience, opt.MaxTrain = 2, 0, 2000
+	opt.Epochs, opt.Patience, opt.MaxTrain = epochs, 0, max
 	res, err := train.Finetune(context.Background(), body, t, opt, nil)
 	if err != nil {
 		b.Fatal(err)
