@@ -38,6 +38,7 @@ func BenchmarkRoundWork(b *testing.B) {
 			b.Fatal(err)
 		}
 		sum, _ := fusion.NewSum(ref, fusion.DefaultRule)
+		defer reportCPU(b, cpuTime())
 		for b.Loop() {
 			inner, err := checkEncodedDelta(ref, raw, 1000)
 			if err != nil {
@@ -71,6 +72,7 @@ func BenchmarkRoundWork(b *testing.B) {
 func benchFusion(b *testing.B, st store, job fuseJob, s *sums) {
 	ctx := context.Background()
 	var want cid.Cid
+	defer reportCPU(b, cpuTime())
 	for b.Loop() {
 		done, err := runFusion(ctx, st, job, 1<<30, s)
 		if err != nil {
@@ -81,6 +83,12 @@ func benchFusion(b *testing.B, st store, job fuseJob, s *sums) {
 		}
 		want = done.Fused
 	}
+}
+
+// reportCPU reports the process's CPU time per op since cpu0 (all
+// goroutines: a fusion pipes its output to the store's import).
+func reportCPU(b *testing.B, cpu0 time.Duration) {
+	b.ReportMetric(float64(cpuTime()-cpu0)/1e6/float64(b.N), "cpu-ms/op")
 }
 
 // runningSum starts a keeper holding the deltas, as after their checks.

@@ -277,35 +277,44 @@ func (s store) OpenFile(ctx context.Context, c cid.Cid, maxBytes int64) (storedF
 	return f, nil
 }
 
-// makeLocal fetches c unless it is stored, logging and timing a fetch,
-// and returns its size.
+// makeLocal fetches c unless it is stored whole, logging and timing a
+// fetch, and returns its size. A stored file is not fetched again: a
+// fetch of it would stream it whole from a peer (every node holds the
+// round's base) only to find each block already there.
 func (s store) makeLocal(ctx context.Context, c cid.Cid, maxBytes int64) (int64, error) {
+	if n, ok, err := s.blocks.Stored(ctx, c); err != nil || ok {
+		return storedSize(c, n, maxBytes, err)
+	}
 	start := time.Now()
-	local, _ := s.blocks.Has(ctx, c)
-	var progress p2p.Progress
-	if !local {
-		faultPoint("fetch")
-		label := "fetch …" + c.String()[max(0, len(c.String())-8):]
-		progress = func(done, total int64) { s.progress.Update(label, done, total, "bytes") }
-		if s.stall > 0 {
-			var stop func()
-			ctx, progress, stop = stallWatch(ctx, s.stall, progress)
-			defer stop()
-		}
+	faultPoint("fetch")
+	label := "fetch …" + c.String()[max(0, len(c.String())-8):]
+	progress := func(done, total int64) { s.progress.Update(label, done, total, "bytes") }
+	if s.stall > 0 {
+		var stop func()
+		ctx, progress, stop = stallWatch(ctx, s.stall, progress)
+		defer stop()
 	}
 	n, err := s.fetch(ctx, c, maxBytes, progress)
-	if !local {
-		s.progress.Done()
-	}
+	s.progress.Done()
 	if err != nil {
 		if errors.Is(context.Cause(ctx), errStalled) {
 			return 0, fmt.Errorf("%s: %w for %v", c, errStalled, s.stall)
 		}
 		return 0, err
 	}
-	if !local {
-		s.metrics.ObserveFetch(n, time.Since(start))
-		s.log.Info("fetched", "cid", c, "bytes", n, "seconds", fmt.Sprintf("%.3f", time.Since(start).Seconds()))
+	s.metrics.ObserveFetch(n, time.Since(start))
+	s.log.Info("fetched", "cid", c, "bytes", n, "seconds", fmt.Sprintf("%.3f", time.Since(start).Seconds()))
+	return n, nil
+}
+
+// storedSize is makeLocal's answer for a file stored whole: its size,
+// unless that is over the cap a fetch would have applied.
+func storedSize(c cid.Cid, n, maxBytes int64, err error) (int64, error) {
+	if err != nil {
+		return 0, err
+	}
+	if n > maxBytes {
+		return 0, fmt.Errorf("%s: %w: %d bytes stored, cap %d", c, p2p.ErrTooLarge, n, maxBytes)
 	}
 	return n, nil
 }

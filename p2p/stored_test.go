@@ -1,0 +1,60 @@
+package p2p
+
+import (
+	"context"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/ipfs/go-cid"
+)
+
+// Stored finds a whole file complete by its links alone, reports the size
+// its root declares, and reports a file with a leaf gone, or an unknown
+// root, as not stored.
+func TestStoredWithoutFetching(t *testing.T) {
+	ctx := context.Background()
+	b, err := OpenBlocks(t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	data := make([]byte, 5<<20+123)
+	rand.NewChaCha8([32]byte{1}).Read(data)
+	c, err := b.ImportBytes(ctx, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	small, err := b.ImportBytes(ctx, []byte("one block"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		c    cid.Cid
+		size int64
+	}{{c, int64(len(data))}, {small, 9}} {
+		if n, ok, err := b.Stored(ctx, tc.c); err != nil || !ok || n != tc.size {
+			t.Fatalf("Stored(%s) = %d, %v, %v; want %d, true", tc.c, n, ok, err, tc.size)
+		}
+	}
+	unknown, err := cid.V1Builder{Codec: cid.DagProtobuf, MhType: c.Prefix().MhType}.Sum([]byte("never stored"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := b.Stored(ctx, unknown); ok || err != nil {
+		t.Fatalf("an unknown root is stored (%v, %v)", ok, err)
+	}
+	root, err := b.bs.Get(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kids, err := links(root)
+	if err != nil || len(kids) < 2 {
+		t.Fatalf("root has %d links (%v): want a multi-block file", len(kids), err)
+	}
+	if err := b.bs.DeleteBlock(ctx, kids[len(kids)/2]); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := b.Stored(ctx, c); ok || err != nil {
+		t.Fatalf("a file with a leaf gone is stored (%v, %v)", ok, err)
+	}
+}
