@@ -20,6 +20,11 @@ func (b *Blocks) Stored(ctx context.Context, c cid.Cid) (int64, bool, error) {
 		return 0, false, err
 	}
 	defer b.gc.RUnlock()
+	return b.stored(ctx, c)
+}
+
+// stored is Stored for a caller holding the GC gate.
+func (b *Blocks) stored(ctx context.Context, c cid.Cid) (int64, bool, error) {
 	root, err := b.bs.Get(ctx, c)
 	if ipld.IsNotFound(err) {
 		return 0, false, nil

@@ -103,8 +103,10 @@ func (b *Blocks) serve(ctx context.Context, rw io.ReadWriter) error {
 		return refuse(w, err.Error())
 	}
 	defer b.gc.RUnlock()
-	if ok, err := b.bs.Has(ctx, root); err != nil || !ok {
-		return refuse(w, fmt.Sprintf("no block %s here", root))
+	// A root whose DAG is still arriving here is refused like a missing
+	// one, so the fetcher asks its next peer instead of failing mid-stream.
+	if _, ok, err := b.stored(ctx, root); err != nil || !ok {
+		return refuse(w, fmt.Sprintf("%s is not stored whole here", root))
 	}
 	if err := w.WriteByte(statusOK); err != nil {
 		return err

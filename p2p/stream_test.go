@@ -286,3 +286,25 @@ func TestFetchFromMovesOnFromAStalledPeer(t *testing.T) {
 		t.Fatalf("exported %d bytes, want the %d imported", len(got), len(f.data))
 	}
 }
+
+// A server holding a root but not every block below it refuses, so the
+// fetcher moves on to its next peer instead of failing mid-stream.
+func TestFetchDirectRefusesPartial(t *testing.T) {
+	f := newDAGFixture(t)
+	ctx := context.Background()
+	rootBlk, err := f.src.Blocks().bs.Get(ctx, f.root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kids, err := links(rootBlk)
+	if err != nil || len(kids) == 0 {
+		t.Fatalf("root has %d links (%v)", len(kids), err)
+	}
+	if err := f.src.Blocks().bs.DeleteBlock(ctx, kids[len(kids)-1]); err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.dst.FetchDirect(ctx, f.src.ID(), f.root, 1<<30, nil)
+	if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "not stored whole") {
+		t.Fatalf("err = %v, want ErrRefused: not stored whole", err)
+	}
+}
