@@ -15,33 +15,8 @@ import (
 // carries no head by default and the node's most recent head with
 // HeadLatest; a base it trained on gets that base's own head.
 func TestExportNewestBaseWithLatestHead(t *testing.T) {
-	dir := t.TempDir()
-	opt := DefaultInitOptions()
-	opt.Model, opt.Task = "mlp", tinyTask()
-	opt.Params = wire.DefaultParams()
-	opt.Params.Quorum, opt.Params.Window = 1, 0
-	if _, err := Init(context.Background(), dir, opt); err != nil {
-		t.Fatal(err)
-	}
-	runNode(t, dir, 2)
-	rounds := readRounds(t, dir)
-	o, err := OpenOffline(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer o.Close()
-	export := func(c string, mode HeadMode) *checkpoint.File {
-		t.Helper()
-		var buf bytes.Buffer
-		if err := o.Export(context.Background(), c, mode, &buf); err != nil {
-			t.Fatalf("export %s mode %d: %v", c, mode, err)
-		}
-		f, err := checkpoint.Decode(buf.Bytes())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return f
-	}
+	o, rounds := exportFixture(t, 2)
+	export := func(c string, mode HeadMode) *checkpoint.File { return exportOf(t, o, c, mode) }
 	newest := rounds[1].Fused
 	latest, err := o.repo.LatestOwn()
 	if err != nil || latest.Round != 2 || latest.Base != rounds[0].Fused {
@@ -66,6 +41,42 @@ func TestExportNewestBaseWithLatestHead(t *testing.T) {
 	}
 }
 
+// exportFixture runs a one-node swarm (quorum 1, the default delta
+// encoding) for the given rounds and opens its repository offline.
+func exportFixture(t *testing.T, rounds int) (*Offline, []RoundInfo) {
+	t.Helper()
+	dir := t.TempDir()
+	opt := DefaultInitOptions()
+	opt.Model, opt.Task = "mlp", tinyTask()
+	opt.Params = wire.DefaultParams()
+	opt.Params.Quorum, opt.Params.Window = 1, 0
+	if _, err := Init(context.Background(), dir, opt); err != nil {
+		t.Fatal(err)
+	}
+	runNode(t, dir, rounds)
+	infos := readRounds(t, dir)
+	o, err := OpenOffline(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { o.Close() })
+	return o, infos
+}
+
+// exportOf exports c from o and decodes it as plain safetensors.
+func exportOf(t *testing.T, o *Offline, c string, mode HeadMode) *checkpoint.File {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := o.Export(context.Background(), c, mode, &buf); err != nil {
+		t.Fatalf("export %s mode %d: %v", c, mode, err)
+	}
+	f, err := checkpoint.Decode(buf.Bytes())
+	if err != nil {
+		t.Fatalf("export %s is not plain safetensors: %v", c, err)
+	}
+	return f
+}
+
 func heads(f *checkpoint.File) int {
 	n := 0
 	for _, t := range f.Tensors {
@@ -80,37 +91,12 @@ func heads(f *checkpoint.File) int {
 // decoded to plain float32 safetensors: with a quorum of one, the round's
 // fused base is the base plus exactly those values.
 func TestExportDecodesEncodedDelta(t *testing.T) {
-	dir := t.TempDir()
-	opt := DefaultInitOptions()
-	opt.Model, opt.Task = "mlp", tinyTask()
-	opt.Params = wire.DefaultParams()
-	opt.Params.Quorum, opt.Params.Window = 1, 0
-	if _, err := Init(context.Background(), dir, opt); err != nil {
-		t.Fatal(err)
-	}
-	runNode(t, dir, 1)
-	rounds := readRounds(t, dir)
-	o, err := OpenOffline(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer o.Close()
+	o, rounds := exportFixture(t, 1)
 	own, err := o.repo.LatestOwn()
 	if err != nil {
 		t.Fatal(err)
 	}
-	export := func(c string) *checkpoint.File {
-		t.Helper()
-		var buf bytes.Buffer
-		if err := o.Export(context.Background(), c, HeadNone, &buf); err != nil {
-			t.Fatalf("export %s: %v", c, err)
-		}
-		f, err := checkpoint.Decode(buf.Bytes())
-		if err != nil {
-			t.Fatalf("export %s is not plain safetensors: %v", c, err)
-		}
-		return f
-	}
+	export := func(c string) *checkpoint.File { return exportOf(t, o, c, HeadNone) }
 	delta, base, fused := export(own.Delta), export(own.Base), export(rounds[0].Fused)
 	if _, ok := delta.Meta[deltaenc.MetaKey]; ok || len(delta.Tensors) == 0 {
 		t.Fatalf("exported delta still encoded (meta %v) or empty", delta.Meta)
