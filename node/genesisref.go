@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"sync"
 
 	"github.com/coldnode/coldnode/train/checkpoint"
@@ -51,6 +52,22 @@ func layoutOf(b []byte) (*checkpoint.Reader, error) {
 	}
 	n := 8 + binary.LittleEndian.Uint64(b[:8]) // OpenBytes checked it
 	return checkpoint.Open(headerOnly(bytes.Clone(b[:n])), int64(len(b)))
+}
+
+// layoutAt is layoutOf for a file read in place: only its header is read.
+func layoutAt(src io.ReaderAt, size int64) (*checkpoint.Reader, error) {
+	if _, err := checkpoint.Open(src, size); err != nil {
+		return nil, err
+	}
+	var l [8]byte
+	if _, err := src.ReadAt(l[:], 0); err != nil {
+		return nil, err
+	}
+	hdr := make([]byte, 8+binary.LittleEndian.Uint64(l[:])) // Open checked it
+	if _, err := src.ReadAt(hdr, 0); err != nil {
+		return nil, err
+	}
+	return checkpoint.Open(headerOnly(hdr), size)
 }
 
 // headerOnly is an io.ReaderAt of a file of which only the first

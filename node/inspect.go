@@ -208,7 +208,7 @@ func isEncodedDelta(ctx context.Context, bs *p2p.Blocks, c cid.Cid) (bool, error
 	}
 	r, err := checkpoint.Open(f, f.Size())
 	if err != nil {
-		return false, err
+		return false, nil // not safetensors: exported as stored, as before
 	}
 	return deltaenc.Encoded(r), nil
 }
@@ -250,11 +250,16 @@ func genesisLayoutIn(ctx context.Context, bs *p2p.Blocks, repo *Repo) (*checkpoi
 	if err != nil {
 		return nil, fmt.Errorf("genesis %s: %w", sc, err)
 	}
-	var buf sizedBuffer
-	if err := bs.Export(ctx, g.Weights, &buf); err != nil {
+	f, err := bs.Open(ctx, g.Weights)
+	if err != nil {
 		return nil, fmt.Errorf("genesis weights %s: %w", g.Weights, err)
 	}
-	return layoutOf(buf.b)
+	defer f.Close()
+	layout, err := layoutAt(f, f.Size())
+	if err != nil {
+		return nil, fmt.Errorf("genesis weights %s: %w", g.Weights, err)
+	}
+	return layout, nil
 }
 
 // ownHeadFor picks the own head mode asks for on base; nil for none.
