@@ -31,11 +31,12 @@ func (rt *runtime) genesisLayout(ctx context.Context) (*checkpoint.Reader, error
 	if g.r != nil {
 		return g.r, nil
 	}
-	b, err := rt.store.ReadFile(ctx, rt.genesis.Weights, rt.genesis.Params.MaxDelta+(64<<20))
+	f, err := rt.store.OpenFile(ctx, rt.genesis.Weights, rt.genesis.Params.MaxDelta+(64<<20))
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", rt.genesis.Weights, err)
 	}
-	r, err := layoutOf(b)
+	defer f.Close()
+	r, err := layoutAt(f, f.Size()) // the header only: the body is never held
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", rt.genesis.Weights, err)
 	}
@@ -47,11 +48,7 @@ func (rt *runtime) genesisLayout(ctx context.Context) (*checkpoint.Reader, error
 // returned Reader has b's names, dtypes, shapes and metadata, and reads
 // zeros as tensor data.
 func layoutOf(b []byte) (*checkpoint.Reader, error) {
-	if _, err := checkpoint.OpenBytes(b); err != nil {
-		return nil, err // a bad file is named as itself
-	}
-	n := 8 + binary.LittleEndian.Uint64(b[:8]) // OpenBytes checked it
-	return checkpoint.Open(headerOnly(bytes.Clone(b[:n])), int64(len(b)))
+	return layoutAt(bytes.NewReader(b), int64(len(b)))
 }
 
 // layoutAt is layoutOf for a file read in place: only its header is read.
