@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -21,6 +22,13 @@ import (
 type weightStore interface {
 	ReadFile(ctx context.Context, c cid.Cid, maxBytes int64) ([]byte, error)
 	ImportBytes(ctx context.Context, b []byte) (cid.Cid, error)
+}
+
+// trainStore is the store the trainer reads bases from and imports its
+// deltas into; OpenFile lets the delta read the base a piece at a time.
+type trainStore interface {
+	weightStore
+	OpenFile(ctx context.Context, c cid.Cid, maxBytes int64) (storedFile, error)
 }
 
 // trainJob asks for a contribution to round Round on base Base.
@@ -54,7 +62,7 @@ type OwnContribution struct {
 // log files in the repository.
 type trainer struct {
 	repo     *Repo
-	store    weightStore
+	store    trainStore
 	task     *data.Task
 	opt      train.Options
 	maxDelta int64
@@ -75,6 +83,7 @@ func (t *trainer) run(ctx context.Context, jobs <-chan trainJob, out chan<- trai
 				return
 			}
 			own, err := t.contribute(ctx, job)
+			releaseMemory()
 			select {
 			case out <- trainDone{Job: job, Own: own, Err: err}:
 			case <-ctx.Done():
@@ -83,6 +92,15 @@ func (t *trainer) run(ctx context.Context, jobs <-chan trainJob, out chan<- trai
 		}
 	}
 }
+
+// releaseMemory collects a finished job's garbage (the weights,
+// gradients and moments, the delta and its encoded file: several bodies)
+// and gives the freed pages back to the system at once, before the loop
+// hears that training ended. What the loop starts then (the checks held
+// for the training build the round's running sum, twice the body) would
+// otherwise be allocated beside pages the runtime has freed but still
+// holds, and the node's resident set would carry both.
+func releaseMemory() { debug.FreeOSMemory() }
 
 // contribute returns the logged contribution for job.Base if there is one
 // (a restart resumes without retraining), else trains, imports the delta and
@@ -126,7 +144,7 @@ func (t *trainer) examples() int {
 
 // loadBase reads the base file; its tensors share the bytes read.
 func (t *trainer) loadBase(ctx context.Context, c cid.Cid) (*checkpoint.File, error) {
-	b, err := t.store.ReadFile(ctx, c, 4*t.maxDelta+(64<<20))
+	b, err := t.store.ReadFile(ctx, c, t.baseLimit())
 	if err != nil {
 		return nil, fmt.Errorf("load base %s: %w", c, err)
 	}
@@ -138,16 +156,22 @@ func (t *trainer) loadBase(ctx context.Context, c cid.Cid) (*checkpoint.File, er
 }
 
 // delta turns the finetuned body into the delta from the base, in place.
-// The base is read again here rather than held through training: training
-// copies it into its weights, and a second body in memory during the
-// optimisation would raise the node's peak by one body (the base is local
-// by now, so the read is a local one).
+// The base is read again here, a piece at a time from the store, rather
+// than held through training: training copies it into its weights, and a
+// second body in memory during the optimisation, or beside the weights
+// now, would raise the node's peak by one body (the base is local by now,
+// so the read is a local one).
 func (t *trainer) delta(ctx context.Context, job trainJob, res *train.Result) (*checkpoint.File, error) {
-	base, err := t.loadBase(ctx, job.Base)
+	f, err := t.store.OpenFile(ctx, job.Base, t.baseLimit())
 	if err != nil {
-		return nil, fmt.Errorf("round %d: %w", job.Round, err)
+		return nil, fmt.Errorf("round %d: open base %s: %w", job.Round, job.Base, err)
 	}
-	delta, err := train.DeltaInPlace(base, res.Body)
+	defer f.Close()
+	base, err := checkpoint.Open(f, f.Size())
+	if err != nil {
+		return nil, fmt.Errorf("round %d: base %s: %w", job.Round, job.Base, err)
+	}
+	delta, err := train.DeltaInPlaceFrom(base, res.Body)
 	res.Body = nil // overwritten by the delta
 	if err != nil {
 		return nil, fmt.Errorf("round %d: delta: %w", job.Round, err)
@@ -155,9 +179,19 @@ func (t *trainer) delta(ctx context.Context, job trainJob, res *train.Result) (*
 	return delta, nil
 }
 
+// baseLimit caps the size of a base file.
+func (t *trainer) baseLimit() int64 { return 4*t.maxDelta + (64 << 20) }
+
 // finetune trains the local task on the base job.Base; the base file is
 // dropped as soon as training has copied it.
+//
+// What died before the job is collected first: under a mean rule with
+// checks held for the training, the running sum of this round begun by
+// earlier checks (twice the body) is let go of as the job is sent, and
+// would otherwise still be resident while the base is read (one body) and
+// copied into the weights (another).
 func (t *trainer) finetune(ctx context.Context, job trainJob) (*train.Result, error) {
+	releaseMemory()
 	base, err := t.loadBase(ctx, job.Base)
 	if err != nil {
 		return nil, err

@@ -1,7 +1,9 @@
 package train
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/coldnode/coldnode/train/checkpoint"
@@ -133,4 +135,75 @@ func combineTensor(a, b checkpoint.Tensor, op func(x, y float32) float32) (check
 		x[i] = op(x[i], y[i])
 	}
 	return checkpoint.NewF32(a.Name, a.Shape, x), nil
+}
+
+// subtractChunk is how many bytes of a base tensor DeltaInPlaceFrom reads
+// at a time.
+const subtractChunk = 1 << 20
+
+// DeltaInPlaceFrom is DeltaInPlace with the base read from r a piece at a
+// time (r may read a stored file in place): neither the base nor any of
+// its tensors is held whole, so the delta costs no memory beyond tuned's
+// own. The result has the same bits as Delta and DeltaInPlace.
+func DeltaInPlaceFrom(base *checkpoint.Reader, tuned *checkpoint.File) (*checkpoint.File, error) {
+	layout := layoutOf(base)
+	cfg, err := sameBodies(layout, tuned)
+	if err != nil {
+		return nil, fmt.Errorf("train: delta: %w", err)
+	}
+	b, t := layout.Body(), tuned.Body()
+	b.Sort()
+	t.Sort()
+	out := &checkpoint.File{Meta: map[string]string{model.MetaKey: cfg.Encode(), MetaDelta: "1"}}
+	buf := make([]byte, subtractChunk)
+	for i, tt := range t.Tensors {
+		d, err := subtractFrom(base, b.Tensors[i], tt, buf)
+		if err != nil {
+			return nil, fmt.Errorf("train: delta: %w", err)
+		}
+		out.Tensors = append(out.Tensors, d)
+	}
+	return out, nil
+}
+
+// layoutOf is r's metadata and tensor names, dtypes and shapes, without
+// data: enough to check two bodies match.
+func layoutOf(r *checkpoint.Reader) *checkpoint.File {
+	f := &checkpoint.File{Meta: r.Meta}
+	for _, name := range r.Names() {
+		dt, shape, _ := r.Info(name)
+		f.Tensors = append(f.Tensors, checkpoint.Tensor{Name: name, DType: dt, Shape: shape})
+	}
+	return f
+}
+
+// subtractFrom overwrites tuned's values with tuned - base, reading an F32
+// base tensor through buf a chunk at a time (any other float dtype is read
+// whole and converted, as F32View would).
+func subtractFrom(r *checkpoint.Reader, base, tuned checkpoint.Tensor, buf []byte) (checkpoint.Tensor, error) {
+	if base.Name != tuned.Name || !slices.Equal(base.Shape, tuned.Shape) {
+		return checkpoint.Tensor{}, fmt.Errorf("tensor %q %v does not match %q %v", base.Name, base.Shape, tuned.Name, tuned.Shape)
+	}
+	y, err := tuned.F32View()
+	if err != nil {
+		return checkpoint.Tensor{}, err
+	}
+	if base.DType != checkpoint.F32 {
+		t, err := r.Tensor(base.Name)
+		if err != nil {
+			return checkpoint.Tensor{}, err
+		}
+		return subtractInto(t, checkpoint.SharedF32(tuned.Name, tuned.Shape, y))
+	}
+	per := len(buf) / 4
+	for lo := 0; lo < len(y); lo += per {
+		n := min(per, len(y)-lo)
+		if err := r.ReadRangeInto(base.Name, int64(4*lo), buf[:4*n]); err != nil {
+			return checkpoint.Tensor{}, err
+		}
+		for j, v := range y[lo : lo+n] {
+			y[lo+j] = v - math.Float32frombits(binary.LittleEndian.Uint32(buf[4*j:]))
+		}
+	}
+	return checkpoint.SharedF32(tuned.Name, tuned.Shape, y), nil
 }

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"runtime"
+	"runtime/debug"
 	"time"
 
 	"github.com/coldnode/coldnode/train/checkpoint"
@@ -71,8 +71,11 @@ func run(ctx context.Context, body *checkpoint.File, task *data.Task, opt Option
 	// The weights are a copy of body, which is not used from here on; if
 	// the caller holds it no longer either (the node drops its base),
 	// collecting now lets the optimiser's moments, allocated in the first
-	// step, take its place.
-	runtime.GC()
+	// step, take its place. Its pages (and those of whatever else died
+	// before training, such as the last round's running sum) go back to
+	// the system now rather than at the scavenger's pace, so that none
+	// the heap cannot reuse stays resident beside the training.
+	debug.FreeOSMemory()
 	s.progress = progress
 	res := &Result{Config: cfg}
 	if err := s.fit(ctx, res); err != nil {
@@ -93,13 +96,15 @@ func run(ctx context.Context, body *checkpoint.File, task *data.Task, opt Option
 
 // release drops what only the optimisation needed (the training program
 // with its gradients, the optimiser's moments, the training inputs) and
-// collects it at once, so that what the caller allocates next (the delta,
-// the encoded files) reuses that memory instead of adding to the peak.
-// The weights stay: the result shares them.
+// collects it at once, giving its pages back to the system: what the
+// caller allocates next (the delta's encoded file), and what the node
+// does meanwhile (a running sum of other deltas, two bodies), would
+// otherwise sit beside up to three bodies of pages the runtime has freed
+// but still holds. The weights stay: the result shares them.
 func (s *session) release() {
 	s.net.EndTraining()
 	s.adam, s.train, s.best = nil, nil, nil
-	runtime.GC()
+	debug.FreeOSMemory()
 }
 
 func newSession(body *checkpoint.File, task *data.Task, opt Options, mode model.Mode) (*session, model.Config, error) {
