@@ -216,11 +216,11 @@ func (rt *runtime) addOwn(ctx context.Context, job trainJob, delta cid.Cid) {
 		if err != nil {
 			return nil
 		}
-		r, err := openDelta(ctx, rt.store, delta, rt.genesis.Params.MaxDelta, ref)
-		if err != nil {
-			return nil
+		open := func(ctx context.Context) (fusion.Input, error) {
+			r, err := openDelta(ctx, rt.store, delta, rt.genesis.Params.MaxDelta, ref)
+			return fusion.Input{ID: delta.String(), Delta: r}, err
 		}
-		if _, err := rt.sums.add(ctx, job.Base, job.Round, fusion.Input{ID: delta.String(), Delta: r}); err != nil {
+		if _, err := rt.sums.addLazy(ctx, job.Base, job.Round, delta.String(), open); err != nil {
 			rt.n.log.Warn("own delta not added to the running sum", "round", job.Round, "err", err)
 		}
 		return nil

@@ -45,6 +45,8 @@ type sumAdd struct {
 	in     fusion.Input
 	within bool
 	bound  float64
+	open   func(ctx context.Context) (fusion.Input, error) // set: in is read by the keeper, unless the sum already holds id
+	id     string
 }
 
 // sumFuse asks for the fused file of job, written to w. open reads and
@@ -185,6 +187,15 @@ func (s *sums) add(ctx context.Context, base cid.Cid, round uint64, in fusion.In
 	return rep.handled, rep.err
 }
 
+// addLazy is add for a delta the keeper reads itself with open, only when
+// the sum does not hold id yet: the node's own delta may have been added
+// by a fusion already, and reading it outside the keeper would inflate a
+// second copy beside the one the fusion holds.
+func (s *sums) addLazy(ctx context.Context, base cid.Cid, round uint64, id string, open func(ctx context.Context) (fusion.Input, error)) (bool, error) {
+	rep := s.ask(ctx, sumReq{add: &sumAdd{base: base, round: round, open: open, id: id}})
+	return rep.handled, rep.err
+}
+
 // fuse writes the fused file of job to f.w from the sum; errNotCovered
 // (before anything is written) when the sum does not cover job's round.
 func (s *sums) fuse(ctx context.Context, f sumFuse) error {
@@ -208,6 +219,16 @@ func (s *sums) addWithin(ctx context.Context, base cid.Cid, round uint64, in fus
 func (s *sums) serveAdd(ctx context.Context, st *sumState, a *sumAdd) sumReply {
 	if err := s.ready(ctx, st, a.base, a.round); err != nil {
 		return sumReply{}
+	}
+	if a.open != nil {
+		if st.sum.Count(a.id) > 0 {
+			return sumReply{handled: true}
+		}
+		in, err := a.open(ctx)
+		if err != nil {
+			return sumReply{}
+		}
+		a.in = in
 	}
 	if a.within {
 		return sumReply{handled: addWithin(st.sum, a.in, a.bound)}

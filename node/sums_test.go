@@ -285,3 +285,42 @@ func TestSumsDropWhenTrainingStarts(t *testing.T) {
 		t.Fatalf("no new sum of round 4 after the drop: %v %v", ok, err)
 	}
 }
+
+// addLazy opens a delta only when the sum does not hold it yet, so the
+// node's own delta, added by the fusion first, is not inflated again; the
+// sum then fuses the same bytes as with the delta added once.
+func TestSumsAddLazyOpensOnlyWhatIsMissing(t *testing.T) {
+	fx := newSumsFixture(t, 2)
+	s := startSums(t, fx)
+	ctx := context.Background()
+	base := cid.NewCidV1(cid.Raw, mustHash(t, "base"))
+	opened := 0
+	lazy := func(c cid.Cid) func(context.Context) (fusion.Input, error) {
+		return func(context.Context) (fusion.Input, error) {
+			opened++
+			return fusion.Input{ID: c.String(), Delta: fx.deltas[c]}, nil
+		}
+	}
+	if handled, err := s.add(ctx, base, 3, fusion.Input{ID: fx.ids[0].String(), Delta: fx.deltas[fx.ids[0]]}); !handled || err != nil {
+		t.Fatalf("add: %v %v", handled, err)
+	}
+	for _, c := range []cid.Cid{fx.ids[0], fx.ids[1]} {
+		if handled, err := s.addLazy(ctx, base, 3, c.String(), lazy(c)); !handled || err != nil {
+			t.Fatalf("addLazy %s: %v %v", c, handled, err)
+		}
+	}
+	if opened != 1 {
+		t.Fatalf("opened %d deltas, want only the one the sum lacked", opened)
+	}
+	var got, want bytes.Buffer
+	if err := s.fuse(ctx, sumFuse{job: fx.job(3, base, fx.ids...), base: fx.base, open: fx.open, w: &got}); err != nil {
+		t.Fatal(err)
+	}
+	ins := []fusion.Input{{ID: fx.ids[0].String(), Delta: fx.deltas[fx.ids[0]]}, {ID: fx.ids[1].String(), Delta: fx.deltas[fx.ids[1]]}}
+	if _, err := fusion.Fuse(&want, fx.base, ins, fusion.DefaultRule); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.Bytes(), want.Bytes()) {
+		t.Fatal("the sum after addLazy fuses other bytes than each delta once")
+	}
+}
