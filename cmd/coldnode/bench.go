@@ -29,7 +29,7 @@ func init() {
 			Flags: []cli.Flag{
 				&cli.IntSliceFlag{Name: "nodes", Value: cli.NewIntSlice(4), Usage: "node process counts to run, e.g. 4,8,16"},
 				&cli.IntFlag{Name: "rounds", Value: d.Rounds, Usage: "rounds per run"},
-				&cli.StringFlag{Name: "model", Value: "10m", Usage: "10m (a dense 10M-parameter mlp for 64-feature tasks such as digits), bag10m (a 10M bag for text), small (a 70k bag for text), or a model config JSON `FILE`"},
+				&cli.StringFlag{Name: "model", Value: "10m", Usage: "10m (a dense 10M-parameter mlp for 64-feature tasks such as digits), 125m (the same at RoBERTa-base size, 501 MB), bag10m (a 10M bag for text), small (a 70k bag for text), or a model config JSON `FILE`"},
 				&cli.StringSliceFlag{Name: "dataset", Required: true, Usage: "task `PATH`s, dealt round robin to the nodes; repeatable"},
 				&cli.IntFlag{Name: "limit", Value: d.Limit, Usage: "training examples per node per round"},
 				&cli.IntFlag{Name: "epochs", Value: d.Epochs, Usage: "training epochs per round"},
@@ -107,6 +107,8 @@ func benchConfig(c *cli.Context) (swarmbench.Config, error) {
 	switch m := c.String("model"); m {
 	case "10m":
 		cfg.Model = swarmbench.MLP10M
+	case "125m":
+		cfg.Model = swarmbench.MLP125M
 	case "bag10m":
 		cfg.Model = swarmbench.Bag10M
 	case "small":
@@ -114,7 +116,7 @@ func benchConfig(c *cli.Context) (swarmbench.Config, error) {
 	default:
 		b, err := os.ReadFile(m)
 		if err != nil {
-			return cfg, fmt.Errorf("bench: --model %q is neither 10m, small nor a readable config file: %w", m, err)
+			return cfg, fmt.Errorf("bench: --model %q is neither 10m, 125m, bag10m, small nor a readable config file: %w", m, err)
 		}
 		cfg.Model = string(b)
 	}

@@ -20,6 +20,10 @@ const Bag10M = `{"arch":"bag","token":{"buckets":131072,"bigrams":true},"dim":76
 // F32: every step updates every weight, so every delta is dense.
 const MLP10M = `{"arch":"mlp","features":64,"input_scale":0.0625,"dim":1816,"hidden":1816,"layers":4,"classes":0}`
 
+// MLP125M is the same mlp at the size of RoBERTa-base, the paper's model:
+// 125.25M parameters, a 501 MB body (issue 8 item 6 at a real size).
+const MLP125M = `{"arch":"mlp","features":64,"input_scale":0.0625,"dim":6450,"hidden":6450,"layers":4,"classes":0}`
+
 // Config is one bench run.
 type Config struct {
 	// Bin is the coldnode executable started for every process.
