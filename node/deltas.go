@@ -14,13 +14,27 @@ import (
 	"github.com/ipfs/go-cid"
 )
 
+// fileStore opens stored files for reading in place (node.store).
+type fileStore interface {
+	OpenFile(ctx context.Context, c cid.Cid, maxBytes int64) (storedFile, error)
+}
+
 // openDelta reads a delta file, plain or encoded (train/deltaenc), for
 // fusion onto base: a zstd frame inflates to at most the base layout's
-// bound.
-func openDelta(ctx context.Context, store weightStore, c cid.Cid, max int64, base *checkpoint.Reader) (*checkpoint.Reader, error) {
-	b, err := store.ReadFile(ctx, c, max)
+// bound, as a stream when it is large (deltaenc.UnwrapAt), so the
+// compressed file is not held whole beside what it inflates to.
+func openDelta(ctx context.Context, store fileStore, c cid.Cid, max int64, base *checkpoint.Reader) (*checkpoint.Reader, error) {
+	f, err := store.OpenFile(ctx, c, max)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", c, err)
+	}
+	defer f.Close()
+	b, err := deltaenc.UnwrapAt(f, f.Size(), deltaenc.Limit(base))
+	if err == nil && deltaenc.Compressed(b) {
+		err = fmt.Errorf("%w: a zstd frame inside a zstd frame", deltaenc.ErrEncoding)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w: %w", c, fusion.ErrMismatch, err)
 	}
 	r, err := fusion.OpenDelta(b, base)
 	if err != nil {
