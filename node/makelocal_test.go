@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -25,7 +24,7 @@ func TestMakeLocalFetchesNothingStored(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := metricHost(t, t.TempDir(), pm)
+	a := testHost(t, t.TempDir(), nil, p2p.WithMetrics(pm))
 	b := testHost(t, t.TempDir(), nil)
 	data := make([]byte, 3<<20+7)
 	rand.NewChaCha8([32]byte{9}).Read(data)
@@ -49,23 +48,6 @@ func TestMakeLocalFetchesNothingStored(t *testing.T) {
 	if _, err := st.MakeLocal(ctx, c, 1<<20); !errors.Is(err, p2p.ErrTooLarge) {
 		t.Fatalf("a stored file over the cap: %v, want ErrTooLarge", err)
 	}
-}
-
-// metricHost is testHost recording p2p metrics into m.
-func metricHost(t *testing.T, dir string, m *p2p.Metrics) *p2p.Node {
-	t.Helper()
-	key, err := p2p.LoadOrCreateIdentity(filepath.Join(dir, "identity.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pc := p2p.DefaultConfig()
-	pc.ListenAddrs, pc.MDNS = []string{"/ip4/127.0.0.1/tcp/0"}, false
-	h, err := p2p.New(context.Background(), pc, key, dir, nil, p2p.WithMetrics(m))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close() })
-	return h
 }
 
 // fetchedBytes reads coldnode_p2p_fetch_bytes_total from reg.

@@ -16,7 +16,7 @@ import (
 )
 
 // testHost starts a loopback-only p2p host in dir.
-func testHost(t *testing.T, dir string, edit func(*p2p.Config)) *p2p.Node {
+func testHost(t *testing.T, dir string, edit func(*p2p.Config), opts ...p2p.Option) *p2p.Node {
 	t.Helper()
 	key, err := p2p.LoadOrCreateIdentity(filepath.Join(dir, "identity.key"))
 	if err != nil {
@@ -27,7 +27,7 @@ func testHost(t *testing.T, dir string, edit func(*p2p.Config)) *p2p.Node {
 	if edit != nil {
 		edit(&pc)
 	}
-	h, err := p2p.New(context.Background(), pc, key, dir, nil)
+	h, err := p2p.New(context.Background(), pc, key, dir, nil, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

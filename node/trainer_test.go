@@ -27,6 +27,20 @@ type memStore struct {
 }
 
 func (s *memStore) ReadFile(_ context.Context, c cid.Cid, maxBytes int64) ([]byte, error) {
+	return s.read(c, maxBytes)
+}
+
+// OpenFile opens a stored file for reading in place; it counts as a read.
+func (s *memStore) OpenFile(_ context.Context, c cid.Cid, maxBytes int64) (storedFile, error) {
+	b, err := s.read(c, maxBytes)
+	if err != nil {
+		return nil, err
+	}
+	return memFile{bytes.NewReader(b)}, nil
+}
+
+// read returns the stored bytes of c, counting the read.
+func (s *memStore) read(c cid.Cid, maxBytes int64) ([]byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	b, ok := s.files[c]
@@ -39,6 +53,11 @@ func (s *memStore) ReadFile(_ context.Context, c cid.Cid, maxBytes int64) ([]byt
 	s.reads++
 	return b, nil
 }
+
+// memFile is a stored file of memStore read in place.
+type memFile struct{ *bytes.Reader }
+
+func (memFile) Close() error { return nil }
 
 func (s *memStore) ImportBytes(_ context.Context, b []byte) (cid.Cid, error) {
 	s.mu.Lock()
