@@ -9,9 +9,11 @@ import (
 	ipld "github.com/ipfs/go-ipld-format"
 )
 
-// Stored reports whether every block of the DAG rooted at c is in the
-// local store, and the file size its root declares. It asks no peer and
-// reads no raw leaf: only the dag-pb nodes that hold links. Every stored
+// Stored reports whether every block of the UnixFS file rooted at c is in
+// the local store, and the file size its root declares. It asks no peer
+// and reads no raw leaf: only the dag-pb nodes that hold links. Any other
+// root (a dag-cbor record, whose links reach the whole chain) counts as
+// stored when the root block is, without a walk. Every stored
 // block was checked against its CID when it was stored, so nothing is
 // hashed again; Fetch, which checks every block it visits, is for content
 // that may be missing.
@@ -31,6 +33,9 @@ func (b *Blocks) stored(ctx context.Context, c cid.Cid) (int64, bool, error) {
 	}
 	if err != nil {
 		return 0, false, fmt.Errorf("p2p stored %s: %w", c, err)
+	}
+	if c.Prefix().Codec != cid.DagProtobuf {
+		return declaredSize(root), true, nil
 	}
 	ok, err := b.storedBelow(ctx, root)
 	if err != nil || !ok {
