@@ -26,7 +26,8 @@ func encodeBytes(delta *checkpoint.File, e Encoding) ([]byte, error) {
 	return encodeFile(delta, e)
 }
 
-// encodeFile returns checkpoint.Encode(encodeTensors(delta, e)) for an
+// encodeFile returns the bytes of the old two-step encoder (encodeTensors,
+// kept in reference_test.go, then checkpoint.Encode) for an
 // encoding with a tensor encoding, in one allocation of the file's size:
 // the header is computed from the shapes first, and every stored tensor
 // is written straight into the file, so no encoded tensor exists apart
