@@ -78,13 +78,73 @@ func (rt *runtime) addArrived(ctx context.Context, ck consensus.Check, b []byte)
 	}
 	buf := lendInflate()
 	in, inner, ok := openArrived(ref, ck.Delta, b, *buf)
-	added := ok && rt.sums.addWithin(ctx, ck.Base, ck.Round, in, ck.NormBound)
+	added := rt.addOpened(ctx, ck, in, ok)
 	if ctx.Err() == nil && deltaenc.Compressed(b) { // the keeper is done with inner
 		*buf = inner
 		inflateBufs.Put(buf)
 	}
+	return added
+}
+
+// addInner is addArrived for a delta already inflated (inflateArrived):
+// inner is the file inside its zstd frame.
+func (rt *runtime) addInner(ctx context.Context, ck consensus.Check, inner []byte) bool {
+	if rt.sums == nil {
+		return false
+	}
+	in, ok := openInner(ck.Delta, inner)
+	return rt.addOpened(ctx, ck, in, ok)
+}
+
+// addOpened adds in, opened if ok, to the running sum as addArrived does.
+func (rt *runtime) addOpened(ctx context.Context, ck consensus.Check, in fusion.Input, ok bool) bool {
+	added := ok && rt.sums.addWithin(ctx, ck.Base, ck.Round, in, ck.NormBound)
 	rt.n.log.Debug("delta checked", "contribution", ck.Contribution, "one_pass", added)
 	return added
+}
+
+// arrived is a delta as its check reads it: the stored file's bytes, or,
+// for a large zstd frame (one deltaenc.StreamAt inflates as a stream),
+// only the file inside the frame, inflated straight from the store into
+// memory lent by inflateBufs: the compressed file is never held whole
+// beside what it inflates to.
+type arrived struct {
+	b     []byte  // the stored file, unless inflated
+	inner []byte  // the file inside the frame, when inflated
+	buf   *[]byte // the inflateBufs memory inner lives in; nil: not inflated
+}
+
+// inflateArrived inflates the stored delta c as a stream when it is a
+// frame deltaenc.StreamAt streams and that inflates cleanly. ok false
+// leaves the delta to be read whole and checked as before: whatever the
+// stream could not decide (a corrupt frame, data after it, a small frame)
+// gets the verdict and error text of the whole file's check.
+func (rt *runtime) inflateArrived(ctx context.Context, st store, c cid.Cid) (arrived, bool) {
+	ref, err := rt.genesisLayout(ctx)
+	if err != nil {
+		return arrived{}, false
+	}
+	f, err := st.blocks.Open(ctx, c)
+	if err != nil {
+		return arrived{}, false
+	}
+	defer f.Close()
+	buf := lendInflate()
+	inner, ok := deltaenc.StreamAt(*buf, f, f.Size(), deltaenc.Limit(ref))
+	if !ok {
+		inflateBufs.Put(buf)
+		return arrived{}, false
+	}
+	return arrived{inner: inner, buf: buf}, true
+}
+
+// giveBack returns an inflated delta's memory to inflateBufs once it is
+// judged, unless ctx ended (the keeper may still be reading it).
+func (a arrived) giveBack(ctx context.Context) {
+	if a.buf != nil && ctx.Err() == nil {
+		*a.buf = a.inner
+		inflateBufs.Put(a.buf)
+	}
 }
 
 // inflateBufs holds memory addArrived inflates deltas into: a delta's
@@ -104,14 +164,24 @@ func lendInflate() *[]byte {
 // unwrapped file, nil if the frame did not inflate.
 func openArrived(ref *checkpoint.Reader, c cid.Cid, b, dst []byte) (in fusion.Input, inner []byte, ok bool) {
 	inner, err := deltaenc.UnwrapTo(dst, b, deltaenc.Limit(ref))
-	if err != nil || deltaenc.Compressed(inner) {
+	if err != nil {
 		return fusion.Input{}, inner, false
+	}
+	in, ok = openInner(c, inner)
+	return in, inner, ok
+}
+
+// openInner opens inner, the file inside an arrived delta's zstd frame,
+// as openArrived does: only a canonical encoded file, not another frame.
+func openInner(c cid.Cid, inner []byte) (fusion.Input, bool) {
+	if deltaenc.Compressed(inner) {
+		return fusion.Input{}, false
 	}
 	r, err := openCanonical(inner)
 	if err != nil || !deltaenc.Encoded(r) {
-		return fusion.Input{}, inner, false
+		return fusion.Input{}, false
 	}
-	return fusion.Input{ID: c.String(), Examples: 1, Delta: r}, inner, true
+	return fusion.Input{ID: c.String(), Examples: 1, Delta: r}, true
 }
 
 // encodedHeader reports whether b is a safetensors file whose metadata

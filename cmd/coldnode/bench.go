@@ -38,7 +38,7 @@ func init() {
 				&cli.BoolFlag{Name: "baseline", Value: true, Usage: "first run one node alone (quorum 1) as the baseline"},
 				&cli.StringFlag{Name: "dir", Usage: "keep repositories and logs in `DIR` (default: a temporary directory, removed)"},
 				&cli.BoolFlag{Name: "verbose", Usage: "start the nodes with --verbose (debug lines time checks and fusions)"},
-				&cli.StringFlag{Name: "memlimit", Usage: "each node's GOMEMLIMIT, e.g. 600MiB (default: none)"},
+				&cli.StringFlag{Name: "memlimit", Usage: "each node's --memlimit: auto, off or a size such as 600MiB (default: the node's, auto)"},
 				&cli.BoolFlag{Name: "profile", Usage: "write each node's CPU profile next to its log (use with --dir)"},
 				&cli.StringFlag{Name: "moments", Usage: "every node's AdamW moment precision: fp32, bf16 or int8 (default: the node's default)"},
 				&cli.BoolFlag{Name: "check-after-training", Usage: "start every node with --check-after-training"},

@@ -40,6 +40,7 @@ func init() {
 			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "debug logging"},
 			&cli.StringFlag{Name: "cpuprofile", Usage: "write a CPU profile of the whole run to `FILE` (go tool pprof)"},
 			&cli.IntFlag{Name: "gc-percent", Value: nodeGCPercent, Usage: "the Go collector's GOGC for the node: the heap may grow to (1 + N/100) x its live bytes between collections (0: the runtime's default; the GOGC environment variable overrides this flag)"},
+			memLimitFlag(),
 			&cli.StringFlag{Name: "memprofile", Usage: "write the heap profile of the largest live heap to `FILE` (go tool pprof) and, at exit, the split of the peak resident set to stderr"},
 		},
 		Action: func(c *cli.Context) error {
@@ -52,6 +53,12 @@ func init() {
 				defer stop()
 			}
 			setGCPercent(c.Int("gc-percent"))
+			log := startLogger(c)
+			stopLimit, err := startMemLimit(c.Context, c.String("memlimit"), log)
+			if err != nil {
+				return err
+			}
+			defer stopLimit()
 			if path := c.String("memprofile"); path != "" {
 				defer startMemProfile(path, 10*time.Millisecond, c.App.ErrWriter)()
 			}
@@ -60,7 +67,7 @@ func init() {
 				return err
 			}
 			defer repo.Close()
-			n, err := node.New(repo, cfg, startOptions(c)...)
+			n, err := node.New(repo, cfg, startOptions(c, log)...)
 			if err != nil {
 				return err
 			}
@@ -100,15 +107,19 @@ func startConfig(c *cli.Context) node.Config {
 	return cfg
 }
 
-func startOptions(c *cli.Context) []node.Option {
+// startLogger is the node's logger: debug lines with --verbose.
+func startLogger(c *cli.Context) *slog.Logger {
 	level := slog.LevelInfo
 	if c.Bool("verbose") {
 		level = slog.LevelDebug
 	}
-	tty := node.IsTerminal(os.Stderr)
+	return node.NewLogger(c.App.ErrWriter, node.IsTerminal(os.Stderr), level)
+}
+
+func startOptions(c *cli.Context, log *slog.Logger) []node.Option {
 	opts := []node.Option{
-		node.WithLogger(node.NewLogger(c.App.ErrWriter, tty, level)),
-		node.WithProgress(node.NewProgress(c.App.ErrWriter, tty)),
+		node.WithLogger(log),
+		node.WithProgress(node.NewProgress(c.App.ErrWriter, node.IsTerminal(os.Stderr))),
 		node.WithOutput(c.App.Writer),
 	}
 	if p, err := optim.ParsePrecision(c.String("moments")); err == nil && p != optim.FP32 { // checked by the flag's Action

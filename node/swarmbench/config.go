@@ -47,8 +47,9 @@ type Config struct {
 	Timeout time.Duration
 	// Verbose starts the nodes with --verbose (debug lines: fusion times).
 	Verbose bool
-	// MemLimit, when set, is each node's GOMEMLIMIT (e.g. "600MiB"): the Go
-	// runtime collects garbage harder near it (a soft limit).
+	// MemLimit, when set, is each node's --memlimit: auto (the node's
+	// default: a soft limit that follows its largest live heap), off, or a
+	// size such as "600MiB" (the Go runtime collects harder near it).
 	MemLimit string
 	// Profile writes a CPU profile of every node next to its log
 	// (nNN.cpu.prof).

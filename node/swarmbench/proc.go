@@ -27,7 +27,7 @@ type exit struct{ p *proc }
 
 // start runs `bin start --repo repo args...` with its output in its log
 // file; exited receives p when the process has ended.
-func (p *proc) start(bin string, args, env []string, exited chan<- exit) error {
+func (p *proc) start(bin string, args []string, exited chan<- exit) error {
 	f, err := os.Create(p.logPath)
 	if err != nil {
 		return fmt.Errorf("node %s log: %w", p.name, err)
@@ -35,7 +35,6 @@ func (p *proc) start(bin string, args, env []string, exited chan<- exit) error {
 	p.log = f
 	p.cmd = exec.Command(bin, append([]string{"start", "--repo", p.repo}, args...)...)
 	p.cmd.Stdout, p.cmd.Stderr = f, f
-	p.cmd.Env = append(os.Environ(), env...)
 	if err := p.cmd.Start(); err != nil {
 		f.Close()
 		return fmt.Errorf("start node %s: %w", p.name, err)

@@ -85,11 +85,7 @@ func (b *bench) startAll(ctx context.Context) error {
 			}
 		}
 		p := &proc{name: fmt.Sprintf("n%02d", i), repo: b.repo(i), logPath: b.repo(i) + ".log"}
-		var env []string
-		if b.cfg.MemLimit != "" {
-			env = append(env, "GOMEMLIMIT="+b.cfg.MemLimit)
-		}
-		if err := p.start(b.cfg.Bin, args, env, b.exited); err != nil {
+		if err := p.start(b.cfg.Bin, args, b.exited); err != nil {
 			return err
 		}
 		b.procs = append(b.procs, p)
@@ -124,6 +120,7 @@ func (b *bench) nodeArgs(i int) []string {
 	add(c.Moments != "", "--moments", c.Moments)
 	add(c.CheckAfterTraining, "--check-after-training")
 	add(c.DeltaEncoding != "", "--delta-encoding", c.DeltaEncoding)
+	add(c.MemLimit != "", "--memlimit", c.MemLimit)
 	return args
 }
 
