@@ -78,18 +78,7 @@ func (fx sumsFixture) job(round uint64, base cid.Cid, ids ...cid.Cid) fuseJob {
 // startSums runs a keeper for the tests' lifetime.
 func startSums(t testing.TB, fx sumsFixture) *sums {
 	t.Helper()
-	s := newSums(fusion.DefaultRule, func(context.Context) (*checkpoint.Reader, error) { return fx.base, nil })
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		s.run(ctx)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
-	return s
+	return startSumsWith(t, func(context.Context) (*checkpoint.Reader, error) { return fx.base, nil })
 }
 
 // A fusion served by the running sum, after checks added some deltas, is
