@@ -74,6 +74,15 @@ type Config struct {
 	// round closes later when contributions arrive together (see
 	// docs/benchmarks.md, item 6). Default: check as deltas arrive.
 	CheckAfterTraining bool
+	// MemoryBudget is the Go memory, in bytes, the node should stay
+	// within (0: none); `coldnode start` sets it to the soft memory limit
+	// when one is fixed, else to 90% of the machine's or the cgroup's
+	// memory. A check of the round this node is training waits for the
+	// training to end, as with CheckAfterTraining, when the round's
+	// running sum (8 bytes a body value) beside the live heap would not
+	// fit in it: a node short of memory closes later instead of being
+	// killed.
+	MemoryBudget int64
 }
 
 // DefaultConfig returns a node configuration with default listen and API addresses.

@@ -2,6 +2,8 @@ package node
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -49,5 +51,47 @@ func TestChecksWaitForOwnTraining(t *testing.T) {
 	overlap.ownTrain.Store(&trainWindow{round: 7, done: make(chan struct{})})
 	if !overlap.awaitOwnTraining(ctx, 7) {
 		t.Fatal("waited without CheckAfterTraining")
+	}
+}
+
+// Without CheckAfterTraining, a check of the round being trained waits
+// only when the running sum beside the live heap would not fit in the
+// memory budget.
+func TestChecksWaitWhenShortOfMemory(t *testing.T) {
+	ref := layoutOnly(t, 10, 100) // body: 1,007 values, a sum of 8,056 bytes; the head is not summed
+	if got := sumBytes(ref); got != 8056 {
+		t.Fatalf("sumBytes = %d, want 8056", got)
+	}
+	defer func(f func() int64) { liveHeap = f }(liveHeap)
+	liveHeap = func() int64 { return 1000 }
+	ctx := context.Background()
+	for _, c := range []struct {
+		budget int64
+		holds  bool
+	}{{0, false}, {9056, false}, {9055, true}, {1, true}} {
+		n := &Node{log: slog.New(slog.NewTextHandler(io.Discard, nil)), cfg: Config{MemoryBudget: c.budget}}
+		rt := &runtime{n: n, sums: newSums(fusion.Rule{Kind: fusion.Mean}, nil), gref: genesisRef{r: ref}}
+		w := &trainWindow{round: 5, done: make(chan struct{})}
+		rt.ownTrain.Store(w)
+		if !rt.awaitOwnTraining(ctx, 6) {
+			t.Fatalf("budget %d: a check of another round did not go ahead", c.budget)
+		}
+		if !c.holds { // returns at once, or the test hangs
+			if !rt.awaitOwnTraining(ctx, 5) {
+				t.Fatalf("budget %d: the check reported stopping", c.budget)
+			}
+			continue
+		}
+		passed := make(chan bool, 1)
+		go func() { passed <- rt.awaitOwnTraining(ctx, 5) }()
+		select {
+		case <-passed:
+			t.Fatalf("budget %d: the check went ahead during the training", c.budget)
+		case <-time.After(20 * time.Millisecond):
+		}
+		close(w.done)
+		if !<-passed {
+			t.Fatalf("budget %d: the check reported stopping when the training ended", c.budget)
+		}
 	}
 }

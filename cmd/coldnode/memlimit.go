@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"runtime/debug"
 	"sync"
@@ -32,24 +33,30 @@ func memLimitFlag() cli.Flag {
 }
 
 // startMemLimit applies --memlimit: a fixed limit, none, or a governor
-// that follows the live heap until the returned function stops it.
-func startMemLimit(ctx context.Context, value string, log *slog.Logger) (stop func(), err error) {
+// that follows the live heap until the returned function stops it. budget
+// is the node's Config.MemoryBudget: the fixed limit (the flag's or
+// GOMEMLIMIT's), else 90% of the machine's or the cgroup's memory.
+func startMemLimit(ctx context.Context, value string, log *slog.Logger) (stop func(), budget int64, err error) {
+	budget = memlimit.DefaultCeiling()
 	if env, ok := os.LookupEnv("GOMEMLIMIT"); ok {
 		log.Debug("memory limit from GOMEMLIMIT", "limit", env)
-		return func() {}, nil
+		if l := debug.SetMemoryLimit(-1); l < math.MaxInt64 {
+			budget = l
+		}
+		return func() {}, budget, nil
 	}
 	switch value {
 	case "off":
-		return func() {}, nil
+		return func() {}, budget, nil
 	case "auto":
-		return runGovernor(ctx, log), nil
+		return runGovernor(ctx, log), budget, nil
 	}
 	n, err := memlimit.ParseSize(value)
 	if err != nil {
-		return nil, fmt.Errorf("--memlimit: %w", err)
+		return nil, 0, fmt.Errorf("--memlimit: %w", err)
 	}
 	before := debug.SetMemoryLimit(n)
-	return func() { debug.SetMemoryLimit(before) }, nil
+	return func() { debug.SetMemoryLimit(before) }, n, nil
 }
 
 func runGovernor(ctx context.Context, log *slog.Logger) func() {

@@ -54,11 +54,12 @@ func init() {
 			}
 			setGCPercent(c.Int("gc-percent"))
 			log := startLogger(c)
-			stopLimit, err := startMemLimit(c.Context, c.String("memlimit"), log)
+			stopLimit, budget, err := startMemLimit(c.Context, c.String("memlimit"), log)
 			if err != nil {
 				return err
 			}
 			defer stopLimit()
+			cfg.MemoryBudget = budget
 			if path := c.String("memprofile"); path != "" {
 				defer startMemProfile(path, 10*time.Millisecond, c.App.ErrWriter)()
 			}

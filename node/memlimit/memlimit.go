@@ -153,3 +153,10 @@ func ParseSize(s string) (int64, error) {
 	}
 	return n << shift, nil
 }
+
+// LiveHeap is the live heap the runtime's last collection marked.
+func LiveHeap() int64 {
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	return int64(s[0].Value.Uint64())
+}
