@@ -24,17 +24,23 @@ import (
 // streamRef is a layout of rows x cols body values, a vector and a head.
 func streamRef(t testing.TB, rows, cols int) *checkpoint.Reader {
 	t.Helper()
+	r, err := checkpoint.OpenBytes(streamRefFile(t, rows, cols))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// streamRefFile is the safetensors file of streamRef's layout, all zeros.
+func streamRefFile(t testing.TB, rows, cols int) []byte {
+	t.Helper()
 	b, err := checkpoint.Encode(&checkpoint.File{Tensors: []checkpoint.Tensor{
 		checkpoint.NewF32("body.a", []int{rows, cols}, make([]float32, rows*cols)),
 		checkpoint.NewF32("body.b", []int{7}, make([]float32, 7)), checkpoint.NewF32("head.w", []int{3}, make([]float32, 3))}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := checkpoint.OpenBytes(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
+	return b
 }
 
 // streamDelta is a random delta of streamRef's body, encoded as enc, with
@@ -338,12 +344,7 @@ func heapAfterGC() uint64 {
 // layoutOnly is streamRef's layout read from its header alone, as the
 // genesis layout is (genesisLayout): it holds no values.
 func layoutOnly(t testing.TB, rows, cols int) *checkpoint.Reader {
-	b, err := checkpoint.Encode(&checkpoint.File{Tensors: []checkpoint.Tensor{
-		checkpoint.NewF32("body.a", []int{rows, cols}, make([]float32, rows*cols)),
-		checkpoint.NewF32("body.b", []int{7}, make([]float32, 7)), checkpoint.NewF32("head.w", []int{3}, make([]float32, 3))}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := streamRefFile(t, rows, cols)
 	r, err := layoutAt(bytes.NewReader(b), int64(len(b)))
 	if err != nil {
 		t.Fatal(err)
