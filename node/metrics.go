@@ -28,6 +28,7 @@ type Metrics struct {
 	HeadHeight    prometheus.Gauge
 	Fusions       prometheus.Counter
 	Rejections    *prometheus.CounterVec // by reason: one of RejectReasons
+	ChecksHeld    *prometheus.CounterVec // by reason: setting, memory
 }
 
 // NewMetrics builds the node's metrics on a fresh registry, which also
@@ -38,7 +39,7 @@ func NewMetrics() *Metrics {
 	reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	reg.MustRegister(m.Rounds, m.Contributions, m.FetchBytes, m.FetchSeconds, m.TrainExamples,
 		m.TrainSeconds, m.TrainRate, m.Peers, m.HeadHeight, m.Fusions)
-	reg.MustRegister(m.Rejections)
+	reg.MustRegister(m.Rejections, m.ChecksHeld)
 	m.Registry = reg
 	return m
 }
@@ -60,6 +61,8 @@ func NoopMetrics() *Metrics {
 		HeadHeight:    gauge("consensus", "head_height", "Round number of the current head."),
 		Fusions:       counter("fusion", "runs_total", "Fusions computed locally."),
 		Rejections:    rejections(),
+		ChecksHeld: prometheus.NewCounterVec(opts("node", "checks_held_total",
+			"Checks of the round being trained that waited for the training to end, by reason: setting (--check-after-training), memory (the running sum would not fit in the memory budget)."), []string{"reason"}),
 	}
 }
 

@@ -35,9 +35,14 @@ func (rt *runtime) awaitOwnTraining(ctx context.Context, round uint64) bool {
 	if w == nil || w.round != round {
 		return true
 	}
-	if !rt.n.cfg.CheckAfterTraining && !rt.shortOfMemory(ctx) {
-		return true
+	reason := "setting"
+	if !rt.n.cfg.CheckAfterTraining {
+		if !rt.shortOfMemory(ctx) {
+			return true
+		}
+		reason = "memory"
 	}
+	rt.n.metrics.ChecksHeld.WithLabelValues(reason).Inc()
 	select {
 	case <-w.done:
 		return true

@@ -8,13 +8,14 @@ import (
 	"time"
 
 	"github.com/coldnode/coldnode/consensus/fusion"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // With CheckAfterTraining, a check of the round the node trains waits for
 // the training to end; a check of another round, without a running sum,
 // or without the setting, does not wait.
 func TestChecksWaitForOwnTraining(t *testing.T) {
-	hold := &Node{cfg: Config{CheckAfterTraining: true}}
+	hold := &Node{cfg: Config{CheckAfterTraining: true}, metrics: NoopMetrics()}
 	rt := &runtime{n: hold, sums: newSums(fusion.Rule{Kind: fusion.Mean}, nil)}
 	ctx := context.Background()
 	if !rt.awaitOwnTraining(ctx, 5) {
@@ -69,7 +70,7 @@ func TestChecksWaitWhenShortOfMemory(t *testing.T) {
 		budget int64
 		holds  bool
 	}{{0, false}, {9056, false}, {9055, true}, {1, true}} {
-		n := &Node{log: slog.New(slog.NewTextHandler(io.Discard, nil)), cfg: Config{MemoryBudget: c.budget}}
+		n := &Node{log: slog.New(slog.NewTextHandler(io.Discard, nil)), cfg: Config{MemoryBudget: c.budget}, metrics: NoopMetrics()}
 		rt := &runtime{n: n, sums: newSums(fusion.Rule{Kind: fusion.Mean}, nil), gref: genesisRef{r: ref}}
 		w := &trainWindow{round: 5, done: make(chan struct{})}
 		rt.ownTrain.Store(w)
@@ -92,6 +93,10 @@ func TestChecksWaitWhenShortOfMemory(t *testing.T) {
 		close(w.done)
 		if !<-passed {
 			t.Fatalf("budget %d: the check reported stopping when the training ended", c.budget)
+		}
+		var held dto.Metric
+		if err := n.metrics.ChecksHeld.WithLabelValues("memory").Write(&held); err != nil || held.GetCounter().GetValue() != 1 {
+			t.Fatalf("budget %d: coldnode_node_checks_held_total{reason=memory} = %v, want 1 (%v)", c.budget, held.GetCounter().GetValue(), err)
 		}
 	}
 }
