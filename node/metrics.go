@@ -61,9 +61,18 @@ func NoopMetrics() *Metrics {
 		HeadHeight:    gauge("consensus", "head_height", "Round number of the current head."),
 		Fusions:       counter("fusion", "runs_total", "Fusions computed locally."),
 		Rejections:    rejections(),
-		ChecksHeld: prometheus.NewCounterVec(opts("node", "checks_held_total",
-			"Checks of the round being trained that waited for the training to end, by reason: setting (--check-after-training), memory (the running sum would not fit in the memory budget)."), []string{"reason"}),
+		ChecksHeld:    checksHeld(),
 	}
+}
+
+// checksHeld counts checks of the round being trained that waited for the
+// training to end, by reason; both series exist from the start.
+func checksHeld() *prometheus.CounterVec {
+	v := prometheus.NewCounterVec(opts("node", "checks_held_total",
+		"Checks of the round being trained that waited for the training to end, by reason: setting (--check-after-training), memory (the running sum would not fit in the memory budget)."), []string{"reason"})
+	v.WithLabelValues("setting")
+	v.WithLabelValues("memory")
+	return v
 }
 
 // ObserveFetch records one fetch.
