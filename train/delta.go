@@ -26,16 +26,23 @@ func Delta(base, tuned *checkpoint.File) (*checkpoint.File, error) {
 // data are 4-byte aligned (as files from Decode, DecodeShared, NewF32 and
 // SharedF32 are); otherwise one tensor at a time is copied.
 func DeltaInPlace(base, tuned *checkpoint.File) (*checkpoint.File, error) {
-	cfg, err := sameBodies(base, tuned)
+	return deltaEach(base, tuned, subtractInto)
+}
+
+// deltaEach checks that layout (a base, or its names and shapes) and tuned
+// have the same body and builds the delta of their body tensors, paired
+// in name order, each by sub(base tensor, tuned tensor).
+func deltaEach(layout, tuned *checkpoint.File, sub func(b, t checkpoint.Tensor) (checkpoint.Tensor, error)) (*checkpoint.File, error) {
+	cfg, err := sameBodies(layout, tuned)
 	if err != nil {
 		return nil, fmt.Errorf("train: delta: %w", err)
 	}
-	b, t := base.Body(), tuned.Body()
+	b, t := layout.Body(), tuned.Body()
 	b.Sort()
 	t.Sort()
 	out := &checkpoint.File{Meta: map[string]string{model.MetaKey: cfg.Encode(), MetaDelta: "1"}}
 	for i, tt := range t.Tensors {
-		d, err := subtractInto(b.Tensors[i], tt)
+		d, err := sub(b.Tensors[i], tt)
 		if err != nil {
 			return nil, fmt.Errorf("train: delta: %w", err)
 		}
@@ -146,24 +153,10 @@ const subtractChunk = 1 << 20
 // its tensors is held whole, so the delta costs no memory beyond tuned's
 // own. The result has the same bits as Delta and DeltaInPlace.
 func DeltaInPlaceFrom(base *checkpoint.Reader, tuned *checkpoint.File) (*checkpoint.File, error) {
-	layout := layoutOf(base)
-	cfg, err := sameBodies(layout, tuned)
-	if err != nil {
-		return nil, fmt.Errorf("train: delta: %w", err)
-	}
-	b, t := layout.Body(), tuned.Body()
-	b.Sort()
-	t.Sort()
-	out := &checkpoint.File{Meta: map[string]string{model.MetaKey: cfg.Encode(), MetaDelta: "1"}}
 	buf := make([]byte, subtractChunk)
-	for i, tt := range t.Tensors {
-		d, err := subtractFrom(base, b.Tensors[i], tt, buf)
-		if err != nil {
-			return nil, fmt.Errorf("train: delta: %w", err)
-		}
-		out.Tensors = append(out.Tensors, d)
-	}
-	return out, nil
+	return deltaEach(layoutOf(base), tuned, func(b, t checkpoint.Tensor) (checkpoint.Tensor, error) {
+		return subtractFrom(base, b, t, buf)
+	})
 }
 
 // layoutOf is r's metadata and tensor names, dtypes and shapes, without

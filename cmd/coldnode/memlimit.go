@@ -37,7 +37,8 @@ func memLimitFlag() cli.Flag {
 // is the node's Config.MemoryBudget: the fixed limit (the flag's or
 // GOMEMLIMIT's), else 90% of the machine's or the cgroup's memory.
 func startMemLimit(ctx context.Context, value string, log *slog.Logger) (stop func(), budget int64, err error) {
-	budget = memlimit.DefaultCeiling()
+	cfg := memlimit.DefaultConfig()
+	budget = cfg.Ceiling
 	if env, ok := os.LookupEnv("GOMEMLIMIT"); ok {
 		log.Debug("memory limit from GOMEMLIMIT", "limit", env)
 		if l := debug.SetMemoryLimit(-1); l < math.MaxInt64 {
@@ -49,7 +50,7 @@ func startMemLimit(ctx context.Context, value string, log *slog.Logger) (stop fu
 	case "off":
 		return func() {}, budget, nil
 	case "auto":
-		return runGovernor(ctx, log), budget, nil
+		return runGovernor(ctx, cfg, log), budget, nil
 	}
 	n, err := memlimit.ParseSize(value)
 	if err != nil {
@@ -59,9 +60,9 @@ func startMemLimit(ctx context.Context, value string, log *slog.Logger) (stop fu
 	return func() { debug.SetMemoryLimit(before) }, n, nil
 }
 
-func runGovernor(ctx context.Context, log *slog.Logger) func() {
+func runGovernor(ctx context.Context, cfg memlimit.Config, log *slog.Logger) func() {
 	var logged int64 // only the governor's goroutine calls the func below
-	g := memlimit.New(memlimit.DefaultConfig(), func(limit int64, live uint64) {
+	g := memlimit.New(cfg, func(limit int64, live uint64) {
 		if limit >= logged+logged/8 { // a line per rise of 1/8 or more
 			logged = limit
 			log.Debug("memory limit raised", "limit_mib", limit>>20, "live_heap_mib", live>>20)
