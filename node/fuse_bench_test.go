@@ -59,6 +59,9 @@ func BenchmarkRoundWork(b *testing.B) {
 		job.Deltas = append(job.Deltas, fuseInput{Delta: d})
 	}
 	b.Run("fuse-from-sum", func(b *testing.B) { benchFusion(b, st, job, runningSum(b, st, ref, base, deltas)) })
+	b.Run("fuse-from-sum-new-file", func(b *testing.B) {
+		benchFusionNew(b, st, job, runningSum(b, st, ref, base, deltas), append([]cid.Cid{base}, deltas...))
+	})
 	b.Run("fuse-from-files", func(b *testing.B) { benchFusion(b, st, job, nil) })
 	b.Run("copy-body", func(b *testing.B) {
 		src, dst := make([]byte, body), make([]byte, body)
@@ -83,6 +86,35 @@ func benchFusion(b *testing.B, st store, job fuseJob, s *sums) {
 		}
 		want = done.Fused
 	}
+}
+
+// benchFusionNew is benchFusion with the fused file collected (untimed,
+// and its CPU not counted) after each op, so that every op stores it anew
+// as a node's fusion does: after benchFusion's first op the file is
+// stored already and its blocks are not written again.
+func benchFusionNew(b *testing.B, st store, job fuseJob, s *sums, keep []cid.Cid) {
+	ctx := context.Background()
+	for _, c := range keep {
+		if err := st.blocks.Pin(ctx, c); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var cpu time.Duration
+	for b.Loop() {
+		cpu0 := cpuTime()
+		done, err := runFusion(ctx, st, job, 1<<30, s)
+		cpu += cpuTime() - cpu0
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		gs, err := st.blocks.GC(ctx)
+		if err != nil || gs.Removed == 0 {
+			b.Fatalf("collect the fused file %s: %+v %v", done.Fused, gs, err)
+		}
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(cpu)/1e6/float64(b.N), "cpu-ms/op")
 }
 
 // reportCPU reports the process's CPU time per op since cpu0 (all

@@ -31,7 +31,7 @@ func init() {
 				&cli.IntFlag{Name: "rounds", Value: d.Rounds, Usage: "rounds per run"},
 				&cli.StringFlag{Name: "model", Value: "10m", Usage: "10m (a dense 10M-parameter mlp for 64-feature tasks such as digits), 125m (the same at RoBERTa-base size, 501 MB), bag10m (a 10M bag for text), small (a 70k bag for text), or a model config JSON `FILE`"},
 				&cli.StringSliceFlag{Name: "dataset", Required: true, Usage: "task `PATH`s, dealt round robin to the nodes; repeatable"},
-				&cli.IntFlag{Name: "limit", Value: d.Limit, Usage: "training examples per node per round"},
+				&cli.IntSliceFlag{Name: "limit", Value: cli.NewIntSlice(d.Limits...), Usage: "training examples per node per round; several (e.g. 100,200,300,400) are dealt round robin like --dataset, so trainings differ in length"},
 				&cli.IntFlag{Name: "epochs", Value: d.Epochs, Usage: "training epochs per round"},
 				&cli.DurationFlag{Name: "window", Value: d.Window, Usage: "the swarm's collection window after the quorum"},
 				&cli.DurationFlag{Name: "timeout", Value: d.Timeout, Usage: "give up (and kill the nodes) after this long, per run"},
@@ -96,7 +96,7 @@ func benchConfig(c *cli.Context) (swarmbench.Config, error) {
 		return cfg, fmt.Errorf("bench: find the coldnode executable: %w", err)
 	}
 	cfg.Bin, cfg.Rounds, cfg.Datasets = bin, c.Int("rounds"), c.StringSlice("dataset")
-	cfg.Limit, cfg.Epochs, cfg.Window = c.Int("limit"), c.Int("epochs"), c.Duration("window")
+	cfg.Limits, cfg.Epochs, cfg.Window = c.IntSlice("limit"), c.Int("epochs"), c.Duration("window")
 	cfg.Timeout, cfg.Verbose, cfg.Progress = c.Duration("timeout"), c.Bool("verbose"), c.App.ErrWriter
 	cfg.Profile, cfg.MemLimit = c.Bool("profile"), c.String("memlimit")
 	cfg.MemProfile, cfg.Moments = c.Bool("memprofile"), c.String("moments")

@@ -22,7 +22,7 @@ func TestBenchRound(t *testing.T) {
 	datasets, _ := filepath.Abs("../../../shared/datasets")
 	cfg := swarmbench.DefaultConfig()
 	cfg.Bin, cfg.Dir, cfg.Nodes, cfg.Rounds = bin, t.TempDir(), 3, 1
-	cfg.Model, cfg.Limit, cfg.Verbose = swarmbench.SmallBag, 100, true
+	cfg.Model, cfg.Limits, cfg.Verbose = swarmbench.SmallBag, []int{100}, true
 	cfg.Datasets = []string{filepath.Join(datasets, "sst2"), filepath.Join(datasets, "subj")}
 	cfg.Timeout = 5 * time.Minute
 	rep, err := swarmbench.Run(context.Background(), cfg)

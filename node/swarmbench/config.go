@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 )
 
@@ -39,8 +40,12 @@ type Config struct {
 	Model string
 	// Datasets are task paths; node i trains on Datasets[i%len(Datasets)].
 	Datasets []string
-	// Limit and Epochs bound each node's training per round.
-	Limit, Epochs int
+	// Limits are the training examples per round of each node, dealt
+	// round robin like Datasets (none or 0: all); unequal limits give
+	// trainings of different lengths, as contributors' datasets differ.
+	// Epochs bounds each node's training per round.
+	Limits []int
+	Epochs int
 	// Window and Deadline are the swarm's close rule (the quorum is Nodes).
 	Window, Deadline time.Duration
 	// Timeout bounds the whole run; the processes are killed after it.
@@ -72,7 +77,7 @@ type Config struct {
 
 // DefaultConfig returns a 4-node, 3-round run of the 10M-parameter model.
 func DefaultConfig() Config {
-	return Config{Nodes: 4, Rounds: 3, Model: MLP10M, Limit: 200, Epochs: 1,
+	return Config{Nodes: 4, Rounds: 3, Model: MLP10M, Limits: []int{200}, Epochs: 1,
 		Window: 0, Deadline: 10 * time.Minute, Timeout: 20 * time.Minute}
 }
 
@@ -85,7 +90,7 @@ func (c Config) Validate() error {
 		return fmt.Errorf("swarmbench: %d nodes and %d rounds, want at least 1 of each", c.Nodes, c.Rounds)
 	case len(c.Datasets) == 0:
 		return errors.New("swarmbench: no dataset: give at least one task path")
-	case c.Limit < 0 || c.Epochs < 0 || c.Window < 0 || c.Deadline <= 0 || c.Timeout <= 0:
+	case slices.ContainsFunc(c.Limits, func(n int) bool { return n < 0 }) || c.Epochs < 0 || c.Window < 0 || c.Deadline <= 0 || c.Timeout <= 0:
 		return errors.New("swarmbench: limit, epochs and window must not be negative; deadline and timeout must be positive")
 	}
 	return nil

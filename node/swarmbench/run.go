@@ -112,7 +112,10 @@ func (b *bench) nodeArgs(i int) []string {
 			args = append(args, flag...)
 		}
 	}
-	add(c.Limit > 0, "--limit", strconv.Itoa(c.Limit))
+	if len(c.Limits) > 0 {
+		l := c.Limits[i%len(c.Limits)]
+		add(l > 0, "--limit", strconv.Itoa(l))
+	}
 	add(c.Epochs > 0, "--epochs", strconv.Itoa(c.Epochs))
 	add(c.Verbose, "--verbose")
 	add(c.Profile, "--cpuprofile", b.repo(i)+".cpu.prof")
