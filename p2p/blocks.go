@@ -18,12 +18,14 @@ import (
 	"github.com/ipfs/boxo/blockstore"
 	"github.com/ipfs/boxo/exchange"
 	"github.com/ipfs/boxo/ipld/merkledag"
+	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
 	ds "github.com/ipfs/go-datastore"
 	"github.com/ipfs/go-datastore/namespace"
 	pebbleds "github.com/ipfs/go-ds-pebble"
 	ipld "github.com/ipfs/go-ipld-format"
 	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/routing"
 
 	"github.com/coldnode/coldnode/p2p/ufs"
@@ -166,18 +168,85 @@ func (b *Blocks) rlock() error {
 // DAG returns the DAG service (local first, then bitswap).
 func (b *Blocks) DAG() ipld.DAGService { return b.dag }
 
-// Import stores r as a UnixFS file (profile of package ufs) and returns its root.
+// Import stores r as a UnixFS file (profile of package ufs) and returns
+// its root. The blocks are stored as a direct fetch stores them
+// (batchWriter): the large leaves appended to one pack, durable and
+// readable when Import returns, the rest put in batches. Bitswap is then
+// told of the blocks a peer or a fetch of this node waits for.
 func (b *Blocks) Import(ctx context.Context, r io.Reader) (cid.Cid, error) {
 	if err := b.rlock(); err != nil {
 		return cid.Undef, err
 	}
 	defer b.gc.RUnlock()
-	c, err := ufs.Import(ctx, b.dag, r)
+	var stored []cid.Cid // the storing goroutine's until close returns
+	w := newBatchWriter(ctx, b.bs, b.blobs)
+	w.stored = func(batch []blocks.Block) {
+		for _, blk := range batch {
+			stored = append(stored, blk.Cid())
+		}
+	}
+	c, err := ufs.Import(ctx, importDAG{DAGService: b.dag, w: w}, r)
+	if cerr := w.close(); err == nil && cerr != nil {
+		err = cerr
+	}
 	if err != nil {
 		return cid.Undef, fmt.Errorf("p2p import: %w", err)
 	}
+	b.notifyWanted(ctx, stored)
 	b.announce(c)
 	return c, nil
+}
+
+// notifyWanted hands bitswap those of the stored blocks cs that a peer,
+// or a fetch of this node, asked it for: bitswap serves or delivers a
+// wanted block only when told of it (the blockservice tells it of every
+// block it stores) or when asked again. Nothing is read unless wanted.
+func (b *Blocks) notifyWanted(ctx context.Context, cs []cid.Cid) {
+	if b.bswap == nil || len(cs) == 0 {
+		return
+	}
+	st, err := b.bswap.Stat()
+	if err != nil {
+		return
+	}
+	wanted := map[cid.Cid]bool{}
+	for _, c := range st.Wantlist {
+		wanted[c] = true
+	}
+	for _, s := range st.Peers {
+		if p, err := peer.Decode(s); err == nil {
+			for _, c := range b.bswap.WantlistForPeer(p) {
+				wanted[c] = true
+			}
+		}
+	}
+	for _, c := range cs {
+		if !wanted[c] {
+			continue
+		}
+		if blk, err := b.bs.Get(ctx, c); err == nil {
+			b.bswap.NotifyNewBlocks(ctx, blk)
+		}
+	}
+}
+
+// importDAG is the DAG service an import writes through: the nodes it
+// adds, hashed by the importer, go to the batch writer; reads go to the
+// store.
+type importDAG struct {
+	ipld.DAGService
+	w *batchWriter
+}
+
+func (d importDAG) Add(_ context.Context, n ipld.Node) error { return d.w.put(n, false) }
+
+func (d importDAG) AddMany(ctx context.Context, ns []ipld.Node) error {
+	for _, n := range ns {
+		if err := d.Add(ctx, n); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ImportBytes stores data as a UnixFS file and returns its root.

@@ -6,11 +6,16 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
+	mh "github.com/multiformats/go-multihash"
+
+	"github.com/coldnode/coldnode/p2p/ufs"
 )
 
 // packFiles lists the pack files of n's store.
@@ -291,5 +296,81 @@ func TestPackWriteBack(t *testing.T) {
 		if err != nil || !bytes.Equal(got.RawData(), blk.RawData()) {
 			t.Fatalf("leaf %s after the commit: %v", blk.Cid(), err)
 		}
+	}
+}
+
+// Import appends a file's large leaves to one pack, as a direct fetch
+// does, instead of writing a blob file each; the file reads back after a
+// restart, and GC of the unpinned file deletes the pack.
+func TestImportPacksLeaves(t *testing.T) {
+	dir := t.TempDir()
+	bl, err := OpenBlocks(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := randomBytes(3<<20+100, 41)
+	root, err := bl.ImportBytes(context.Background(), data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, _ := ufs.CID(bytes.NewReader(data)); !root.Equals(want) {
+		t.Fatalf("Import gave %s, the file's CID is %s", root, want)
+	}
+	if files, err := bl.blobs.files(); err != nil || len(files) != 0 {
+		t.Fatalf("blob files %v (%v), want none: Import packs its leaves", files, err)
+	}
+	ents, err := os.ReadDir(bl.blobs.packs.dir)
+	if err != nil || len(ents) != 1 {
+		t.Fatalf("pack files %v (%v), want one", ents, err)
+	}
+	if err := bl.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if bl, err = OpenBlocks(dir, nil); err != nil {
+		t.Fatal(err)
+	}
+	defer bl.Close()
+	var got bytes.Buffer
+	if err := bl.Export(context.Background(), root, &got); err != nil || !bytes.Equal(got.Bytes(), data) {
+		t.Fatalf("the imported file reads back wrong after a restart (%v)", err)
+	}
+	if gc, err := bl.GC(context.Background()); err != nil || gc.Removed != 5 {
+		t.Fatalf("GC removed %d blocks (%v), want the file's 5", gc.Removed, err)
+	}
+	if ents, _ := os.ReadDir(bl.blobs.packs.dir); len(ents) != 0 {
+		t.Fatalf("pack files %v left after GC removed every block", ents)
+	}
+}
+
+// A block a peer asked for by bitswap before this node had it is sent as
+// soon as Import stores it, as when the blockservice stored each block:
+// bitswap serves a want it has already looked up only when told of the
+// block, or when the peer asks again.
+func TestImportServesWantedBlock(t *testing.T) {
+	a, b := newTestNode(t, nil), newTestNode(t, nil)
+	connectAll(t, a, b)
+	data := randomBytes(2<<20, 43)
+	want, err := cid.Prefix{Version: 1, Codec: cid.Raw, MhType: mh.SHA2_256, MhLength: -1}.Sum(data[:ufs.ChunkSize])
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+	defer cancel()
+	got := make(chan error, 1)
+	go func() {
+		_, err := b.Blocks().GetBlock(ctx, want)
+		got <- err
+	}()
+	for !slices.Contains(a.blocks.bswap.WantlistForPeer(b.ID()), want) {
+		if ctx.Err() != nil {
+			t.Fatal("the peer's want never reached this node")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, err := a.Blocks().ImportBytes(context.Background(), data); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-got; err != nil {
+		t.Fatalf("the wanted block was not sent after the import: %v", err)
 	}
 }

@@ -44,6 +44,9 @@ type batchWriter struct {
 	once    sync.Once     // closes failed
 	err     error         // set (under once) before failed closes
 	wg      sync.WaitGroup
+	// stored, when set, is shown each batch once it is stored, on the
+	// storing goroutine.
+	stored func([]blocks.Block)
 }
 
 // pending is a block whose place in the DAG has been checked; when check
@@ -166,6 +169,9 @@ func (w *batchWriter) store(ctx context.Context) {
 			w.fail(fmt.Errorf("store %d blocks: %w", len(batch), err))
 			failed = true
 			continue
+		}
+		if w.stored != nil {
+			w.stored(batch)
 		}
 		for _, blk := range batch {
 			select {
