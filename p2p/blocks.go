@@ -179,7 +179,7 @@ func (b *Blocks) Import(ctx context.Context, r io.Reader) (cid.Cid, error) {
 	}
 	defer b.gc.RUnlock()
 	var stored []cid.Cid // the storing goroutine's until close returns
-	w := newBatchWriter(ctx, b.bs, b.blobs)
+	w := newImportWriter(ctx, b.bs, b.blobs)
 	w.stored = func(batch []blocks.Block) {
 		for _, blk := range batch {
 			stored = append(stored, blk.Cid())

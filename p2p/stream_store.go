@@ -22,6 +22,10 @@ const (
 	packBatchBytes = 2 << 20
 	// batchQueue is how many blocks may wait for the writer.
 	batchQueue = 32
+	// importQueue replaces it for Import, whose blocks are made as fast as
+	// they are hashed: a short queue lets hashing and storing overlap
+	// without holding many leaves at once.
+	importQueue = 4
 	// poolBuffers is how many block buffers a fetch recycles: the queue,
 	// the batch being gathered, the one being stored, and the one being read.
 	poolBuffers = batchQueue + 2*batchBytes/(1<<20) + 2
@@ -29,7 +33,8 @@ const (
 
 // batchWriter checks blocks on one goroutine and stores them in batches on
 // another, so network reads, hashing and store writes (with their fsyncs)
-// overlap, and it recycles block buffers once the store has copied them.
+// overlap, and a fetch's writer recycles block buffers once the store has
+// copied them. Import stores through one too (newImportWriter).
 // The fetching goroutine calls buffer, put and then close; the checking
 // goroutine owns the batch being gathered, the storing one the batch being
 // written.
@@ -57,8 +62,20 @@ type pending struct {
 }
 
 func newBatchWriter(ctx context.Context, bs blockstore.Blockstore, blobs *blobStore) *batchWriter {
-	w := &batchWriter{bs: bs, in: make(chan pending, batchQueue), batches: make(chan []blocks.Block, 1),
-		free: make(chan []byte, poolBuffers), failed: make(chan struct{}), batch: batchBytes}
+	return startBatchWriter(ctx, bs, blobs, batchQueue, make(chan []byte, poolBuffers))
+}
+
+// newImportWriter is the batch writer of Import: a short queue, and no
+// buffers kept for reuse (the importer's blocks own theirs).
+func newImportWriter(ctx context.Context, bs blockstore.Blockstore, blobs *blobStore) *batchWriter {
+	return startBatchWriter(ctx, bs, blobs, importQueue, nil)
+}
+
+// startBatchWriter starts a writer whose queue holds queue blocks and which
+// recycles stored blocks' buffers into free (none when free is nil).
+func startBatchWriter(ctx context.Context, bs blockstore.Blockstore, blobs *blobStore, queue int, free chan []byte) *batchWriter {
+	w := &batchWriter{bs: bs, in: make(chan pending, queue), batches: make(chan []blocks.Block, 1),
+		free: free, failed: make(chan struct{}), batch: batchBytes}
 	if blobs != nil && blobs.packs != nil {
 		w.pack, w.batch = newPackWriter(blobs), packBatchBytes
 	}
