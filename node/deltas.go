@@ -110,6 +110,7 @@ func (rt *runtime) addOpened(ctx context.Context, ck consensus.Check, in fusion.
 // beside what it inflates to.
 type arrived struct {
 	b     []byte  // the stored file, unless inflated
+	raw   *[]byte // the rawBufs memory b lives in
 	inner []byte  // the file inside the frame, when inflated
 	buf   *[]byte // the inflateBufs memory inner lives in; nil: not inflated
 }
@@ -138,13 +139,32 @@ func (rt *runtime) inflateArrived(ctx context.Context, st store, c cid.Cid) (arr
 	return arrived{inner: inner, buf: buf}, true
 }
 
-// giveBack returns an inflated delta's memory to inflateBufs once it is
-// judged, unless ctx ended (the keeper may still be reading it).
+// giveBack returns a delta's memory to rawBufs and inflateBufs once it
+// is judged, unless ctx ended (the keeper may still be reading it).
 func (a arrived) giveBack(ctx context.Context) {
-	if a.buf != nil && ctx.Err() == nil {
+	if ctx.Err() != nil {
+		return
+	}
+	if a.raw != nil {
+		rawBufs.Put(a.raw)
+	}
+	if a.buf != nil {
 		*a.buf = a.inner
 		inflateBufs.Put(a.buf)
 	}
+}
+
+// rawBufs holds memory checks read stored deltas into (readLocalInto): a
+// delta's bytes are garbage once it is judged, and the next delta's are
+// as large. Reading into memory the process already touched also spares
+// the page faults of fresh memory, which on some VMs trap to the host.
+var rawBufs sync.Pool // of *[]byte
+
+func lendRaw() *[]byte {
+	if buf, ok := rawBufs.Get().(*[]byte); ok {
+		return buf
+	}
+	return new([]byte)
 }
 
 // inflateBufs holds memory addArrived inflates deltas into: a delta's

@@ -19,7 +19,9 @@ import (
 // BenchmarkRoundWork measures, on a real on-disk block store, the work a
 // node does for one round of `coldnode bench round --model 10m` after the
 // last contribution is announced, against copy() of the body in the same
-// run: checking one arriving delta (rows+int8+zstd, as sent), and the
+// run: reading one arrived delta back from the store (through Export, and
+// into lent memory as a check now does), checking it (rows+int8+zstd, as
+// sent), and the
 // round's fusion of 16 deltas, either from the running sum (the deltas
 // added as their checks passed) or by fusion.Fuse from the stored files.
 //
@@ -50,6 +52,23 @@ func BenchmarkRoundWork(b *testing.B) {
 				b.Fatal(err)
 			}
 			if err := sum.Remove(in); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("read-delta-export", func(b *testing.B) {
+		defer reportCPU(b, cpuTime())
+		for b.Loop() {
+			if _, err := st.readLocal(ctx, deltas[0], 0, 1<<30); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("read-delta-into", func(b *testing.B) {
+		buf := new([]byte)
+		defer reportCPU(b, cpuTime())
+		for b.Loop() {
+			if _, err := st.readLocalInto(ctx, deltas[0], 0, buf); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -252,6 +252,20 @@ func (s store) readLocal(ctx context.Context, c cid.Cid, n, maxBytes int64) ([]b
 	return buf.Bytes(), nil
 }
 
+// readLocalInto is readLocal into the memory *buf lends (p2p ReadInto:
+// each leaf read straight into place), grown to the file's n bytes if
+// short; *buf is left holding the memory used, for the next read.
+func (s store) readLocalInto(ctx context.Context, c cid.Cid, n int64, buf *[]byte) ([]byte, error) {
+	if need := n + p2p.ReadIntoHeadroom; int64(cap(*buf)) < need {
+		*buf = make([]byte, need)
+	}
+	data, used, err := s.blocks.ReadInto(ctx, c, *buf)
+	if used != nil {
+		*buf = used
+	}
+	return data, err
+}
+
 // storedFile is a stored file read in place, a block at a time (p2p.File).
 type storedFile interface {
 	io.ReaderAt

@@ -140,6 +140,7 @@ func (rt *runtime) startCheck(ctx context.Context, ck consensus.Check) {
 			return rt.fetchFailed(ck, err)
 		}
 		defer release()
+		defer a.giveBack(ctx)
 		return rt.judge(ctx, ck, a)
 	})
 }
@@ -165,12 +166,14 @@ func (rt *runtime) fetchForCheck(ctx context.Context, ck consensus.Check) (arriv
 			return a, rt.checks.release, nil
 		}
 	}
-	b, err := st.readLocal(ctx, ck.Delta, n, ck.MaxBytes)
+	raw := lendRaw()
+	b, err := st.readLocalInto(ctx, ck.Delta, n, raw)
 	if err != nil {
+		rawBufs.Put(raw)
 		rt.checks.release()
 		return arrived{}, nil, err
 	}
-	return arrived{b: b}, rt.checks.release, nil
+	return arrived{b: b, raw: raw}, rt.checks.release, nil
 }
 
 // streamChecksOver is the size over which a check looks for a zstd frame
@@ -218,7 +221,6 @@ func (rt *runtime) judge(ctx context.Context, ck consensus.Check, a arrived) con
 // checkMatch reads it. Nothing is inflated twice: a frame inside the
 // frame is judged by checkInner, as before.
 func (rt *runtime) judgeInflated(ctx context.Context, ck consensus.Check, a arrived) consensus.Message {
-	defer a.giveBack(ctx)
 	if rt.addInner(ctx, ck, a.inner) {
 		return consensus.Checked{Contribution: ck.Contribution}
 	}

@@ -271,7 +271,12 @@ func (b *Blocks) Export(ctx context.Context, c cid.Cid, w io.Writer) error {
 		return err
 	}
 	defer b.gc.RUnlock()
-	err := ufs.Export(ctx, merkledag.NewSession(ctx, b.dag), c, w)
+	return b.exportLocked(ctx, merkledag.NewSession(ctx, b.dag), c, w)
+}
+
+// exportLocked is Export from ng, for a caller holding the GC gate.
+func (b *Blocks) exportLocked(ctx context.Context, ng ipld.NodeGetter, c cid.Cid, w io.Writer) error {
+	err := ufs.Export(ctx, ng, c, w)
 	if err != nil {
 		// The DAG service reports a failed batch without naming the block;
 		// name the first local block that does not read back, if any.

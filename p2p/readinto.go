@@ -1,0 +1,155 @@
+package p2p
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+
+	"github.com/ipfs/boxo/blockservice"
+	"github.com/ipfs/boxo/ipld/merkledag"
+	"github.com/ipfs/go-cid"
+	ipld "github.com/ipfs/go-ipld-format"
+)
+
+// ReadInto returns the bytes of the stored UnixFS file c, in dst's memory
+// when it is large enough (else in new memory, which buf returns for
+// reuse, as it does dst), reading each large leaf
+// from its pack or blob file straight into its place, checked against its
+// record's CRC as every read is, with no block buffer between and nothing
+// copied. The leaves are read last to first: each record's 16-byte header
+// lands just before its leaf, over the tail of the leaf before it, which
+// is read next; dst needs ReadIntoHeadroom bytes beyond the file's size.
+// A file of another shape (data in a dag-pb node, sizes that do not add
+// up) is read through Export. It never fetches: a missing block is an
+// ipld.ErrNotFound.
+func (b *Blocks) ReadInto(ctx context.Context, c cid.Cid, dst []byte) (data, buf []byte, err error) {
+	if err := b.rlock(); err != nil {
+		return nil, nil, err
+	}
+	defer b.gc.RUnlock()
+	plan, ok, err := b.leafPlan(ctx, c)
+	if err != nil {
+		return nil, nil, fmt.Errorf("p2p read %s: %w", c, err)
+	}
+	if !ok || b.blobs == nil {
+		return b.readExport(ctx, c, dst)
+	}
+	return b.readLeaves(ctx, plan, dst)
+}
+
+// ReadIntoHeadroom is what ReadInto needs in dst beyond the file's size.
+const ReadIntoHeadroom = blobHeader
+
+// leafPlan lists the file's raw leaves in file order with their offsets:
+// ok is false for a file ReadInto leaves to Export.
+type leafPlan struct {
+	size   int64
+	leaves []planLeaf
+}
+
+type planLeaf struct {
+	c        cid.Cid
+	off, len int64
+}
+
+func (b *Blocks) leafPlan(ctx context.Context, c cid.Cid) (leafPlan, bool, error) {
+	if c.Prefix().Codec == cid.Raw {
+		blk, err := b.bs.Get(ctx, c)
+		if err != nil {
+			return leafPlan{}, false, err
+		}
+		n := int64(len(blk.RawData()))
+		return leafPlan{size: n, leaves: []planLeaf{{c: c, len: n}}}, true, nil
+	}
+	var p leafPlan
+	ok, err := b.planNode(ctx, c, &p)
+	return p, ok, err
+}
+
+// planNode appends the leaves below the dag-pb node c to p.
+func (b *Blocks) planNode(ctx context.Context, c cid.Cid, p *leafPlan) (bool, error) {
+	if c.Prefix().Codec != cid.DagProtobuf {
+		return false, nil
+	}
+	blk, err := b.bs.Get(ctx, c)
+	if err != nil {
+		return false, err
+	}
+	pn, err := merkledag.DecodeProtobuf(blk.RawData())
+	if err != nil {
+		return false, nil
+	}
+	fs, ok := unixfsNode(blk)
+	if !ok || len(fs.Data()) > 0 || len(fs.BlockSizes()) != len(pn.Links()) {
+		return false, nil
+	}
+	for i, l := range pn.Links() {
+		n := int64(fs.BlockSizes()[i])
+		if l.Cid.Prefix().Codec == cid.Raw {
+			p.leaves = append(p.leaves, planLeaf{c: l.Cid, off: p.size, len: n})
+			p.size += n
+			continue
+		}
+		start := p.size
+		if ok, err := b.planNode(ctx, l.Cid, p); err != nil || !ok {
+			return false, err
+		}
+		if p.size-start != n {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// readLeaves reads the planned leaves last to first into one buffer.
+func (b *Blocks) readLeaves(ctx context.Context, p leafPlan, dst []byte) (data, buf []byte, err error) {
+	buf = dst
+	if int64(cap(buf)) < blobHeader+p.size {
+		buf = make([]byte, blobHeader+p.size)
+	}
+	buf = buf[:blobHeader+p.size]
+	for i := len(p.leaves) - 1; i >= 0; i-- {
+		if err := b.readLeaf(ctx, p.leaves[i], buf); err != nil {
+			return nil, buf, err
+		}
+	}
+	return buf[blobHeader:], buf, nil
+}
+
+// readLeaf reads leaf l to buf[blobHeader+l.off:], its record header in
+// the blobHeader bytes before it; a leaf kept in pebble is copied there.
+func (b *Blocks) readLeaf(ctx context.Context, l planLeaf, buf []byte) error {
+	at, end := blobHeader+l.off, blobHeader+l.off+l.len
+	slot := buf[at-blobHeader : end : end] // a record of another size cannot spill over
+	data, _, err := b.blobs.read(l.c, slot)
+	if ipld.IsNotFound(err) {
+		blk, err := b.bs.Get(ctx, l.c)
+		if err != nil {
+			return err
+		}
+		data = blk.RawData()
+		if int64(len(data)) == l.len {
+			copy(buf[at:end], data)
+			return nil
+		}
+	} else if err != nil {
+		return err
+	}
+	if int64(len(data)) != l.len {
+		return fmt.Errorf("%w: block %s holds %d bytes, its file says %d", ErrCorruptBlob, l.c, len(data), l.len)
+	}
+	if len(data) > 0 && &data[0] != &buf[at] {
+		copy(buf[at:end], data)
+	}
+	return nil
+}
+
+// readExport is ReadInto through Export, for files of another shape.
+func (b *Blocks) readExport(ctx context.Context, c cid.Cid, dst []byte) (data, buf []byte, err error) {
+	w := bytes.NewBuffer(dst[:0])
+	local := merkledag.NewDAGService(blockservice.New(b.bs, nil)) // no exchange: never fetches
+	if err := b.exportLocked(ctx, local, c, w); err != nil {
+		return nil, dst, err
+	}
+	return w.Bytes(), w.Bytes(), nil
+}
