@@ -68,7 +68,7 @@ func BenchmarkRoundWork(b *testing.B) {
 		buf := new([]byte)
 		defer reportCPU(b, cpuTime())
 		for b.Loop() {
-			if _, err := st.readLocalInto(ctx, deltas[0], 0, buf); err != nil {
+			if _, err := st.readLocalInto(ctx, deltas[0], 0, 1<<30, buf); err != nil {
 				b.Fatal(err)
 			}
 		}

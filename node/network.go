@@ -1,7 +1,6 @@
 package node
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -240,26 +239,21 @@ func (s store) MakeLocal(ctx context.Context, c cid.Cid, maxBytes int64) (int64,
 	return s.makeLocal(ctx, c, maxBytes)
 }
 
-// readLocal returns the bytes of the local file c of n bytes.
+// readLocal returns the bytes of the local file c of n bytes, in new
+// memory of its size (readLocalInto).
 func (s store) readLocal(ctx context.Context, c cid.Cid, n, maxBytes int64) ([]byte, error) {
-	var buf bytes.Buffer
-	if n > 0 && n <= maxBytes {
-		buf.Grow(int(n)) // the file's size: no copies while it grows
-	}
-	if err := s.blocks.Export(ctx, c, &buf); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return s.readLocalInto(ctx, c, n, maxBytes, new([]byte))
 }
 
 // readLocalInto is readLocal into the memory *buf lends (p2p ReadInto:
 // each leaf read straight into place), grown to the file's n bytes if
-// short; *buf is left holding the memory used, for the next read.
-func (s store) readLocalInto(ctx context.Context, c cid.Cid, n int64, buf *[]byte) ([]byte, error) {
-	if need := n + p2p.ReadIntoHeadroom; int64(cap(*buf)) < need {
+// short; *buf is left holding the memory used, for the next read. A file
+// over maxBytes is p2p.ErrTooLarge.
+func (s store) readLocalInto(ctx context.Context, c cid.Cid, n, maxBytes int64, buf *[]byte) ([]byte, error) {
+	if need := n + p2p.ReadIntoHeadroom; n <= maxBytes && int64(cap(*buf)) < need {
 		*buf = make([]byte, need)
 	}
-	data, used, err := s.blocks.ReadInto(ctx, c, *buf)
+	data, used, err := s.blocks.ReadInto(ctx, c, *buf, maxBytes)
 	if used != nil {
 		*buf = used
 	}

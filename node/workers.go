@@ -167,7 +167,7 @@ func (rt *runtime) fetchForCheck(ctx context.Context, ck consensus.Check) (arriv
 		}
 	}
 	raw := lendRaw()
-	b, err := st.readLocalInto(ctx, ck.Delta, n, raw)
+	b, err := st.readLocalInto(ctx, ck.Delta, n, ck.MaxBytes, raw)
 	if err != nil {
 		rawBufs.Put(raw)
 		rt.checks.release()

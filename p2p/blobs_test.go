@@ -213,7 +213,7 @@ func TestCorruptBlobDetected(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), leaf.String()) {
 				t.Fatalf("Export = %v; want an error naming %s", err, leaf)
 			}
-			if _, _, err = f.bl.ReadInto(context.Background(), f.root, nil); !errors.Is(err, ErrCorruptBlob) || !strings.Contains(err.Error(), leaf.String()) {
+			if _, _, err = f.bl.ReadInto(context.Background(), f.root, nil, 1<<30); !errors.Is(err, ErrCorruptBlob) || !strings.Contains(err.Error(), leaf.String()) {
 				t.Fatalf("ReadInto = %v; want ErrCorruptBlob naming %s", err, leaf)
 			}
 			if name != "truncated" && name != "extended" && name != "empty" {

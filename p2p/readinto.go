@@ -20,9 +20,10 @@ import (
 // lands just before its leaf, over the tail of the leaf before it, which
 // is read next; dst needs ReadIntoHeadroom bytes beyond the file's size.
 // A file of another shape (data in a dag-pb node, sizes that do not add
-// up) is read through Export. It never fetches: a missing block is an
-// ipld.ErrNotFound.
-func (b *Blocks) ReadInto(ctx context.Context, c cid.Cid, dst []byte) (data, buf []byte, err error) {
+// up) is read through Export. A file whose nodes declare more than
+// maxBytes is ErrTooLarge, before anything is allocated. It never
+// fetches: a missing block is an ipld.ErrNotFound.
+func (b *Blocks) ReadInto(ctx context.Context, c cid.Cid, dst []byte, maxBytes int64) (data, buf []byte, err error) {
 	if err := b.rlock(); err != nil {
 		return nil, nil, err
 	}
@@ -30,6 +31,9 @@ func (b *Blocks) ReadInto(ctx context.Context, c cid.Cid, dst []byte) (data, buf
 	plan, ok, err := b.leafPlan(ctx, c)
 	if err != nil {
 		return nil, nil, fmt.Errorf("p2p read %s: %w", c, err)
+	}
+	if plan.size > maxBytes {
+		return nil, nil, fmt.Errorf("p2p read %s: %w: %d bytes, cap %d", c, ErrTooLarge, plan.size, maxBytes)
 	}
 	if !ok || b.blobs == nil {
 		return b.readExport(ctx, c, dst)
@@ -63,7 +67,14 @@ func (b *Blocks) leafPlan(ctx context.Context, c cid.Cid) (leafPlan, bool, error
 	}
 	var p leafPlan
 	ok, err := b.planNode(ctx, c, &p)
-	return p, ok, err
+	if err != nil || !ok {
+		return leafPlan{}, false, err
+	}
+	root, err := b.bs.Get(ctx, c)
+	if err != nil {
+		return leafPlan{}, false, err
+	}
+	return p, p.size == declaredSize(root), nil
 }
 
 // planNode appends the leaves below the dag-pb node c to p.

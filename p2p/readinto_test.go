@@ -3,6 +3,7 @@ package p2p
 import (
 	"bytes"
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/ipfs/boxo/ipld/merkledag"
@@ -34,17 +35,20 @@ func TestReadIntoMatchesExport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, _, err := bl.ReadInto(ctx, packed, nil, 3<<20); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("ReadInto of a 3 MiB+100 file capped at 3 MiB = %v, want ErrTooLarge", err)
+	}
 	for name, c := range map[string]cid.Cid{"pack": packed, "blob files": files, "one raw block": small, "two levels": twoLevelFile(t, bl)} {
 		var want bytes.Buffer
 		if err := bl.Export(ctx, c, &want); err != nil {
 			t.Fatal(err)
 		}
-		got, _, err := bl.ReadInto(ctx, c, nil)
+		got, _, err := bl.ReadInto(ctx, c, nil, 1<<30)
 		if err != nil || !bytes.Equal(got, want.Bytes()) {
 			t.Fatalf("%s: ReadInto gave %d bytes (%v), Export %d", name, len(got), err, want.Len())
 		}
 		dst := make([]byte, want.Len()+ReadIntoHeadroom)
-		got, _, err = bl.ReadInto(ctx, c, dst)
+		got, _, err = bl.ReadInto(ctx, c, dst, 1<<30)
 		if err != nil || !bytes.Equal(got, want.Bytes()) || &got[0] != &dst[ReadIntoHeadroom] && name != "one raw block" {
 			t.Fatalf("%s: ReadInto into room enough (%v): wrong bytes or not in the memory given", name, err)
 		}
@@ -107,7 +111,7 @@ func TestReadIntoNeverFetches(t *testing.T) {
 	if err := b.blocks.bs.Put(context.Background(), rootBlk); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := b.Blocks().ReadInto(context.Background(), root, nil); !ipld.IsNotFound(err) {
+	if _, _, err := b.Blocks().ReadInto(context.Background(), root, nil, 1<<30); !ipld.IsNotFound(err) {
 		t.Fatalf("ReadInto of a file whose leaves a peer holds = %v, want ErrNotFound", err)
 	}
 }
