@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -19,8 +20,9 @@ import (
 // BenchmarkRoundWork measures, on a real on-disk block store, the work a
 // node does for one round of `coldnode bench round --model 10m` after the
 // last contribution is announced, against copy() of the body in the same
-// run: reading one arrived delta back from the store (through Export, and
-// into lent memory as a check now does), checking it (rows+int8+zstd, as
+// run: reading one arrived delta back from the store (through Export as
+// before, into new memory with ReadInto, and into lent memory as a check
+// does), checking it (rows+int8+zstd, as
 // sent), and the
 // round's fusion of 16 deltas, either from the running sum (the deltas
 // added as their checks passed) or by fusion.Fuse from the stored files.
@@ -56,7 +58,17 @@ func BenchmarkRoundWork(b *testing.B) {
 			}
 		}
 	})
-	b.Run("read-delta-export", func(b *testing.B) {
+	b.Run("read-delta-export", func(b *testing.B) { // readLocal before ReadInto
+		defer reportCPU(b, cpuTime())
+		for b.Loop() {
+			var buf bytes.Buffer
+			buf.Grow(8 << 20)
+			if err := st.blocks.Export(ctx, deltas[0], &buf); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("read-delta-new", func(b *testing.B) {
 		defer reportCPU(b, cpuTime())
 		for b.Loop() {
 			if _, err := st.readLocal(ctx, deltas[0], 0, 1<<30); err != nil {
