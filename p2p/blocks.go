@@ -238,7 +238,16 @@ type importDAG struct {
 	w *batchWriter
 }
 
-func (d importDAG) Add(_ context.Context, n ipld.Node) error { return d.w.put(n, false) }
+// Add hands the writer a plain block of n's bytes, taken here: a dag-pb
+// node encodes itself lazily and caches the result, so the writer's
+// goroutine must not call into the node the importer still uses.
+func (d importDAG) Add(_ context.Context, n ipld.Node) error {
+	blk, err := blocks.NewBlockWithCid(n.RawData(), n.Cid())
+	if err != nil {
+		return err
+	}
+	return d.w.put(blk, false)
+}
 
 func (d importDAG) AddMany(ctx context.Context, ns []ipld.Node) error {
 	for _, n := range ns {
