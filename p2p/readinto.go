@@ -7,6 +7,7 @@ import (
 
 	"github.com/ipfs/boxo/blockservice"
 	"github.com/ipfs/boxo/ipld/merkledag"
+	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
 	ipld "github.com/ipfs/go-ipld-format"
 )
@@ -28,12 +29,9 @@ func (b *Blocks) ReadInto(ctx context.Context, c cid.Cid, dst []byte, maxBytes i
 		return nil, nil, err
 	}
 	defer b.gc.RUnlock()
-	plan, ok, err := b.leafPlan(ctx, c)
+	plan, ok, err := b.leafPlan(ctx, c, maxBytes)
 	if err != nil {
 		return nil, nil, fmt.Errorf("p2p read %s: %w", c, err)
-	}
-	if plan.size > maxBytes {
-		return nil, nil, fmt.Errorf("p2p read %s: %w: %d bytes, cap %d", c, ErrTooLarge, plan.size, maxBytes)
 	}
 	if !ok || b.blobs == nil {
 		return b.readExport(ctx, c, dst)
@@ -44,11 +42,11 @@ func (b *Blocks) ReadInto(ctx context.Context, c cid.Cid, dst []byte, maxBytes i
 // ReadIntoHeadroom is what ReadInto needs in dst beyond the file's size.
 const ReadIntoHeadroom = blobHeader
 
-// leafPlan lists the file's raw leaves in file order with their offsets:
-// ok is false for a file ReadInto leaves to Export.
+// leafPlan lists the file's raw leaves in file order with their offsets.
 type leafPlan struct {
 	size   int64
 	leaves []planLeaf
+	max    int64 // the cap on size
 }
 
 type planLeaf struct {
@@ -56,35 +54,36 @@ type planLeaf struct {
 	off, len int64
 }
 
-func (b *Blocks) leafPlan(ctx context.Context, c cid.Cid) (leafPlan, bool, error) {
-	if c.Prefix().Codec == cid.Raw {
-		blk, err := b.bs.Get(ctx, c)
-		if err != nil {
-			return leafPlan{}, false, err
-		}
-		n := int64(len(blk.RawData()))
-		return leafPlan{size: n, leaves: []planLeaf{{c: c, len: n}}}, true, nil
-	}
-	var p leafPlan
-	ok, err := b.planNode(ctx, c, &p)
-	if err != nil || !ok {
-		return leafPlan{}, false, err
-	}
+// leafPlan plans the file c: ok is false for a file ReadInto leaves to
+// Export; a plan over maxBytes is ErrTooLarge, found as it grows.
+func (b *Blocks) leafPlan(ctx context.Context, c cid.Cid, maxBytes int64) (leafPlan, bool, error) {
+	p := leafPlan{max: maxBytes}
 	root, err := b.bs.Get(ctx, c)
 	if err != nil {
-		return leafPlan{}, false, err
+		return p, false, err
 	}
-	return p, p.size == declaredSize(root), nil
+	if c.Prefix().Codec == cid.Raw {
+		ok, err := p.add(c, int64(len(root.RawData())))
+		return p, ok, err
+	}
+	ok, err := b.planBlock(ctx, root, &p)
+	return p, ok && err == nil && p.size == declaredSize(root), err
 }
 
-// planNode appends the leaves below the dag-pb node c to p.
-func (b *Blocks) planNode(ctx context.Context, c cid.Cid, p *leafPlan) (bool, error) {
-	if c.Prefix().Codec != cid.DagProtobuf {
-		return false, nil
+// add appends a leaf of n bytes; ErrTooLarge past the cap.
+func (p *leafPlan) add(c cid.Cid, n int64) (bool, error) {
+	p.leaves = append(p.leaves, planLeaf{c: c, off: p.size, len: n})
+	p.size += n
+	if p.size > p.max {
+		return false, fmt.Errorf("%w: over %d bytes", ErrTooLarge, p.max)
 	}
-	blk, err := b.bs.Get(ctx, c)
-	if err != nil {
-		return false, err
+	return true, nil
+}
+
+// planBlock appends the leaves below the dag-pb block blk to p.
+func (b *Blocks) planBlock(ctx context.Context, blk blocks.Block, p *leafPlan) (bool, error) {
+	if blk.Cid().Prefix().Codec != cid.DagProtobuf {
+		return false, nil
 	}
 	pn, err := merkledag.DecodeProtobuf(blk.RawData())
 	if err != nil {
@@ -97,12 +96,17 @@ func (b *Blocks) planNode(ctx context.Context, c cid.Cid, p *leafPlan) (bool, er
 	for i, l := range pn.Links() {
 		n := int64(fs.BlockSizes()[i])
 		if l.Cid.Prefix().Codec == cid.Raw {
-			p.leaves = append(p.leaves, planLeaf{c: l.Cid, off: p.size, len: n})
-			p.size += n
+			if ok, err := p.add(l.Cid, n); !ok {
+				return false, err
+			}
 			continue
 		}
+		kid, err := b.bs.Get(ctx, l.Cid)
+		if err != nil {
+			return false, err
+		}
 		start := p.size
-		if ok, err := b.planNode(ctx, l.Cid, p); err != nil || !ok {
+		if ok, err := b.planBlock(ctx, kid, p); err != nil || !ok {
 			return false, err
 		}
 		if p.size-start != n {
