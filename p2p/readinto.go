@@ -3,6 +3,7 @@ package p2p
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/ipfs/boxo/blockservice"
@@ -33,11 +34,19 @@ func (b *Blocks) ReadInto(ctx context.Context, c cid.Cid, dst []byte, maxBytes i
 	if err != nil {
 		return nil, nil, fmt.Errorf("p2p read %s: %w", c, err)
 	}
-	if !ok || b.blobs == nil {
-		return b.readExport(ctx, c, dst)
+	if ok && b.blobs != nil {
+		data, buf, err := b.readLeaves(ctx, plan, dst)
+		if !errors.Is(err, errPlanSize) {
+			return data, buf, err
+		}
 	}
-	return b.readLeaves(ctx, plan, dst)
+	return b.readExport(ctx, c, dst)
 }
+
+// errPlanSize: a leaf is not the size its parent declares (a DAG that
+// misstates its sizes; every record read is checked, so not a corrupt
+// store). ReadInto reads such a file through Export instead.
+var errPlanSize = errors.New("a leaf is not the size its parent declares")
 
 // ReadIntoHeadroom is what ReadInto needs in dst beyond the file's size.
 const ReadIntoHeadroom = blobHeader
@@ -151,7 +160,7 @@ func (b *Blocks) readLeaf(ctx context.Context, l planLeaf, buf []byte) error {
 		return err
 	}
 	if int64(len(data)) != l.len {
-		return fmt.Errorf("%w: block %s holds %d bytes, its file says %d", ErrCorruptBlob, l.c, len(data), l.len)
+		return errPlanSize
 	}
 	if len(data) > 0 && &data[0] != &buf[at] {
 		copy(buf[at:end], data)

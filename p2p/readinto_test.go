@@ -115,3 +115,35 @@ func TestReadIntoNeverFetches(t *testing.T) {
 		t.Fatalf("ReadInto of a file whose leaves a peer holds = %v, want ErrNotFound", err)
 	}
 }
+
+// A file whose dag-pb node misstates its leaves' sizes (the total right)
+// reads as Export reads it: ReadInto finds a leaf of another size and
+// falls back instead of calling the store corrupt.
+func TestReadIntoMisstatedSizes(t *testing.T) {
+	ctx := context.Background()
+	bl, err := OpenBlocks(t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bl.Close()
+	fsn := unixfs.NewFSNode(unixfs.TFile)
+	nd := new(merkledag.ProtoNode)
+	for i, n := range []int{70000, 70001} {
+		leaf := rawBlock(t, randomBytes(n, uint64(70+i)))
+		if err := bl.bs.Put(ctx, leaf); err != nil {
+			t.Fatal(err)
+		}
+		fsn.AddBlockSize(uint64(140001 - n)) // swapped: 70001, then 70000
+		nd.AddRawLink("", &ipld.Link{Cid: leaf.Cid(), Size: uint64(n)})
+	}
+	nd.SetData(mustBytes(t, fsn))
+	if err := bl.dag.Add(ctx, nd); err != nil {
+		t.Fatal(err)
+	}
+	var want bytes.Buffer
+	wantErr := bl.Export(ctx, nd.Cid(), &want)
+	got, _, err := bl.ReadInto(ctx, nd.Cid(), nil, 1<<30)
+	if (err == nil) != (wantErr == nil) || errors.Is(err, ErrCorruptBlob) || err == nil && !bytes.Equal(got, want.Bytes()) {
+		t.Fatalf("ReadInto = %d bytes, %v; Export = %d bytes, %v", len(got), err, want.Len(), wantErr)
+	}
+}
