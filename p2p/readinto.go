@@ -8,6 +8,7 @@ import (
 
 	"github.com/ipfs/boxo/blockservice"
 	"github.com/ipfs/boxo/ipld/merkledag"
+	"github.com/ipfs/boxo/ipld/unixfs"
 	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
 	ipld "github.com/ipfs/go-ipld-format"
@@ -98,8 +99,8 @@ func (b *Blocks) planBlock(ctx context.Context, blk blocks.Block, p *leafPlan) (
 	if err != nil {
 		return false, nil
 	}
-	fs, ok := unixfsNode(blk)
-	if !ok || len(fs.Data()) > 0 || len(fs.BlockSizes()) != len(pn.Links()) {
+	fs, err := unixfs.FSNodeFromBytes(pn.Data())
+	if err != nil || len(fs.Data()) > 0 || len(fs.BlockSizes()) != len(pn.Links()) {
 		return false, nil
 	}
 	for i, l := range pn.Links() {
