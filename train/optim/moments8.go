@@ -150,23 +150,14 @@ func (a *AdamW) blocks8(w, g []float32, st *state8, row, from, to int, lr float3
 // block8 updates one block: decode, step in float32, re-quantize with the
 // block's new largest magnitudes as scales.
 func (a *AdamW) block8(w, g []float32, mc []int8, sc []uint8, mScale, sScale *float32, lr float32, key uint64) {
-	b1, b2, c1, c2 := a.cfg.Beta1, a.cfg.Beta2, 1-a.cfg.Beta1, 1-a.cfg.Beta2
-	step := lr / a.bc1
-	isb2 := float32(1 / math.Sqrt(float64(a.bc2)))
-	eps := a.cfg.Eps
 	var mb, sb [block8]float32
-	var mMax, sMax float32
-	for i, gi := range g[:len(w)] {
-		mOld, vOld := decode8(mc[i], sc[i], *mScale, *sScale)
-		mi := float32(b1*mOld) + float32(c1*gi)
-		vi := float32(b2*vOld) + float32(float32(c2*gi)*gi)
-		si := float32(math.Sqrt(float64(vi)))
-		mb[i], sb[i] = mi, si
-		mMax, sMax = max(mMax, float32(math.Abs(float64(mi)))), max(sMax, si)
-		den := float32(si*isb2) + eps
-		w[i] -= float32(step*mi) / den
-	}
+	n := len(w)
+	mMax, sMax := a.step8(w, g[:n], mc[:n], sc[:n], *mScale, *sScale, lr, mb[:n], sb[:n])
 	*mScale, *sScale = mMax, sMax
+	if usable(mMax) && usable(sMax) {
+		code8(mc[:n], sc[:n], mb[:n], sb[:n], 1/mMax, 1/sMax, key)
+		return
+	}
 	mInv, sInv := 1/mMax, 1/sMax
 	state := key
 	for i := range w {
@@ -174,6 +165,62 @@ func (a *AdamW) block8(w, g []float32, mc []int8, sc []uint8, mScale, sScale *fl
 		r := mix(state)
 		mc[i] = quantizeSigned(mb[i], mMax, mInv, uint32(r))
 		sc[i] = quantizeUnsigned(sb[i], sMax, sInv, uint32(r>>32))
+	}
+}
+
+// step8 decodes the block's moments, takes the AdamW step on w and leaves
+// the new float32 moments (m, and sqrt(v)) in mb and sb; it returns their
+// largest magnitudes, a NaN if any is NaN (which NaN is not specified).
+func (a *AdamW) step8(w, g []float32, mc []int8, sc []uint8, mScale, sScale, lr float32, mb, sb []float32) (float32, float32) {
+	b1, b2, c1, c2 := a.cfg.Beta1, a.cfg.Beta2, 1-a.cfg.Beta1, 1-a.cfg.Beta2
+	step := lr / a.bc1
+	isb2 := float32(1 / math.Sqrt(float64(a.bc2)))
+	eps := a.cfg.Eps
+	var mMax, sMax uint32 // the bits of the magnitudes: ordered as the values, NaN above all
+	for i, gi := range g {
+		mOld, vOld := decode8(mc[i], sc[i], mScale, sScale)
+		mi := float32(b1*mOld) + float32(c1*gi)
+		vi := float32(b2*vOld) + float32(float32(c2*gi)*gi)
+		si := float32(math.Sqrt(float64(vi)))
+		mb[i], sb[i] = mi, si
+		mMax = max(mMax, math.Float32bits(mi)&0x7fffffff)
+		sMax = max(sMax, math.Float32bits(si)&0x7fffffff)
+		den := float32(si*isb2) + eps
+		w[i] -= float32(step*mi) / den
+	}
+	return math.Float32frombits(mMax), math.Float32frombits(sMax)
+}
+
+// usable reports whether a block scale is positive and finite, so that the
+// codes can be found without grid.round's checks.
+func usable(scale float32) bool { return scale > 0 && scale <= math.MaxFloat32 }
+
+// The grids' constants, for code8: the kept bits of a float32 below 1 and
+// the offset of code 0 (see makeGrid).
+const (
+	mShift = 23 - 3
+	mBase  = 0x3f800000>>mShift - 127
+	sShift = 23 - 4
+	sBase  = 0x3f800000>>sShift - 255
+)
+
+// code8 is the quantizing loop of block8 for usable scales (1/scale in
+// mInv and sInv): the arithmetic of quantizeSigned and quantizeUnsigned
+// with the scale checks and the grid lookups taken out, so the same codes.
+func code8(mc []int8, sc []uint8, mb, sb []float32, mInv, sInv float32, key uint64) {
+	sc, mb, sb = sc[:len(mc)], mb[:len(mc)], sb[:len(mc)]
+	state := key
+	for i := range mc {
+		state += 0x9e3779b97f4a7c15
+		r := mix(state)
+		xb := math.Float32bits(mb[i])
+		q := min(math.Float32frombits(xb&0x7fffffff)*mInv, 1)
+		k := min(max(int32((math.Float32bits(q)+uint32(r)&(1<<mShift-1))>>mShift)-mBase, 0), 127)
+		neg := int32(xb) >> 31
+		mc[i] = int8(k ^ neg - neg)
+		q = min(sb[i]*sInv, 1)
+		u := min(max(int32((math.Float32bits(q)+uint32(r>>32)&(1<<sShift-1))>>sShift)-sBase, 0), 255)
+		sc[i] = uint8(u)
 	}
 }
 

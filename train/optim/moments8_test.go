@@ -358,3 +358,83 @@ func TestInt8DenseSplitDoesNotChangeBits(t *testing.T) {
 		}
 	}
 }
+
+// block8Reference is block8 as first written, one value at a time through
+// decode8, quantizeSigned and quantizeUnsigned: the bits code8 must keep.
+func (a *AdamW) block8Reference(w, g []float32, mc []int8, sc []uint8, mScale, sScale *float32, lr float32, key uint64) {
+	b1, b2, c1, c2 := a.cfg.Beta1, a.cfg.Beta2, 1-a.cfg.Beta1, 1-a.cfg.Beta2
+	step := lr / a.bc1
+	isb2 := float32(1 / math.Sqrt(float64(a.bc2)))
+	var mb, sb [block8]float32
+	var mMax, sMax float32
+	for i, gi := range g[:len(w)] {
+		mOld, vOld := decode8(mc[i], sc[i], *mScale, *sScale)
+		mi := float32(b1*mOld) + float32(c1*gi)
+		vi := float32(b2*vOld) + float32(float32(c2*gi)*gi)
+		si := float32(math.Sqrt(float64(vi)))
+		mb[i], sb[i] = mi, si
+		mMax, sMax = max(mMax, float32(math.Abs(float64(mi)))), max(sMax, si)
+		w[i] -= float32(step*mi) / (float32(si*isb2) + a.cfg.Eps)
+	}
+	*mScale, *sScale = mMax, sMax
+	mInv, sInv := 1/mMax, 1/sMax
+	state := key
+	for i := range w {
+		state += 0x9e3779b97f4a7c15
+		r := mix(state)
+		mc[i] = quantizeSigned(mb[i], mMax, mInv, uint32(r))
+		sc[i] = quantizeUnsigned(sb[i], sMax, sInv, uint32(r>>32))
+	}
+}
+
+// sameBits reports whether x and y are the same float32, or both a NaN:
+// which NaN a block's scale holds is not specified.
+func sameBits(x, y float32) bool {
+	return math.Float32bits(x) == math.Float32bits(y) || x != x && y != y
+}
+
+// The block update keeps the reference's bits (weights, codes, scales)
+// over many steps of blocks of every length, with gradients of every
+// order of magnitude and blocks that are all zero, tiny, infinite or NaN.
+func TestBlock8MatchesReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	a, _ := New(DefaultConfig())
+	grads := []func(int) float32{
+		func(int) float32 { return float32(rng.NormFloat64()) },
+		func(int) float32 { return float32(rng.NormFloat64() * math.Pow(10, float64(rng.IntN(60)-40))) },
+		func(int) float32 { return 0 },
+		func(int) float32 { return 1e-45 * float32(rng.IntN(3)-1) },
+		func(i int) float32 { return []float32{float32(math.Inf(1)), 1, -2}[i%3] },
+		func(i int) float32 { return []float32{float32(math.NaN()), 0.5, 0}[i%3] },
+	}
+	for trial := range 400 {
+		n := 1 + rng.IntN(block8)
+		w1, g := make([]float32, n), make([]float32, n)
+		for i := range w1 {
+			w1[i] = float32(rng.NormFloat64())
+		}
+		w2 := append([]float32(nil), w1...)
+		m1, s1 := make([]int8, n), make([]uint8, n)
+		m2, s2 := make([]int8, n), make([]uint8, n)
+		var ms1, ss1, ms2, ss2 float32
+		for step := range 6 {
+			a.Begin()
+			gen := grads[(trial+step)%len(grads)]
+			for i := range g {
+				g[i] = gen(i)
+			}
+			key := uint64(trial*1000 + step)
+			a.block8(w1, g, m1, s1, &ms1, &ss1, 1e-3, key)
+			a.block8Reference(w2, g, m2, s2, &ms2, &ss2, 1e-3, key)
+			for i := range w1 {
+				if !sameBits(w1[i], w2[i]) || m1[i] != m2[i] || s1[i] != s2[i] {
+					t.Fatalf("trial %d step %d value %d: w %v m %d s %d, reference w %v m %d s %d",
+						trial, step, i, w1[i], m1[i], s1[i], w2[i], m2[i], s2[i])
+				}
+			}
+			if !sameBits(ms1, ms2) || !sameBits(ss1, ss2) {
+				t.Fatalf("trial %d step %d: scales %v %v, reference %v %v", trial, step, ms1, ss1, ms2, ss2)
+			}
+		}
+	}
+}
