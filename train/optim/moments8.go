@@ -168,28 +168,48 @@ func (a *AdamW) block8(w, g []float32, mc []int8, sc []uint8, mScale, sScale *fl
 	}
 }
 
+// params8 is what step8 needs besides the block: the scales of its codes
+// and the step's constants. Its field order is step8AVX2's.
+type params8 struct {
+	mScale, sScale, b1, b2, c1, c2, step, isb2, eps float32
+}
+
 // step8 decodes the block's moments, takes the AdamW step on w and leaves
 // the new float32 moments (m, and sqrt(v)) in mb and sb; it returns their
 // largest magnitudes, a NaN if any is NaN (which NaN is not specified).
 func (a *AdamW) step8(w, g []float32, mc []int8, sc []uint8, mScale, sScale, lr float32, mb, sb []float32) (float32, float32) {
-	b1, b2, c1, c2 := a.cfg.Beta1, a.cfg.Beta2, 1-a.cfg.Beta1, 1-a.cfg.Beta2
-	step := lr / a.bc1
-	isb2 := float32(1 / math.Sqrt(float64(a.bc2)))
-	eps := a.cfg.Eps
+	p := params8{mScale: mScale, sScale: sScale, b1: a.cfg.Beta1, b2: a.cfg.Beta2, c1: 1 - a.cfg.Beta1,
+		c2: 1 - a.cfg.Beta2, step: lr / a.bc1, isb2: float32(1 / math.Sqrt(float64(a.bc2))), eps: a.cfg.Eps}
 	var mMax, sMax uint32 // the bits of the magnitudes: ordered as the values, NaN above all
-	for i, gi := range g {
-		mOld, vOld := decode8(mc[i], sc[i], mScale, sScale)
-		mi := float32(b1*mOld) + float32(c1*gi)
-		vi := float32(b2*vOld) + float32(float32(c2*gi)*gi)
-		si := float32(math.Sqrt(float64(vi)))
+	done := 0
+	if useBlock8Vector && len(g) >= 8 {
+		mMax, sMax = step8AVX2(w, g, mc, sc, mb, sb, &p)
+		done = len(g) &^ 7
+	}
+	for i := done; i < len(g); i++ {
+		mi, si := p.value(&w[i], g[i], mc[i], sc[i])
 		mb[i], sb[i] = mi, si
 		mMax = max(mMax, math.Float32bits(mi)&0x7fffffff)
 		sMax = max(sMax, math.Float32bits(si)&0x7fffffff)
-		den := float32(si*isb2) + eps
-		w[i] -= float32(step*mi) / den
 	}
 	return math.Float32frombits(mMax), math.Float32frombits(sMax)
 }
+
+// value steps one weight from its codes and gradient and returns its new
+// m and sqrt(v).
+func (p *params8) value(w *float32, gi float32, mc int8, sc uint8) (float32, float32) {
+	mOld, vOld := decode8(mc, sc, p.mScale, p.sScale)
+	mi := float32(p.b1*mOld) + float32(p.c1*gi)
+	vi := float32(p.b2*vOld) + float32(float32(p.c2*gi)*gi)
+	si := float32(math.Sqrt(float64(vi)))
+	den := float32(si*p.isb2) + p.eps
+	*w -= float32(p.step*mi) / den
+	return mi, si
+}
+
+// useBlock8Vector selects the AVX2 loops where there are some; tests switch
+// it off to check the Go loops give the same bits.
+var useBlock8Vector = haveBlock8Vector
 
 // usable reports whether a block scale is positive and finite, so that the
 // codes can be found without grid.round's checks.
@@ -209,8 +229,13 @@ const (
 // with the scale checks and the grid lookups taken out, so the same codes.
 func code8(mc []int8, sc []uint8, mb, sb []float32, mInv, sInv float32, key uint64) {
 	sc, mb, sb = sc[:len(mc)], mb[:len(mc)], sb[:len(mc)]
-	state := key
-	for i := range mc {
+	done := 0
+	if useBlock8Vector && len(mc) >= 8 {
+		code8AVX2(mc, sc, mb, sb, mInv, sInv, key)
+		done = len(mc) &^ 7
+	}
+	state := key + uint64(done)*0x9e3779b97f4a7c15
+	for i := done; i < len(mc); i++ {
 		state += 0x9e3779b97f4a7c15
 		r := mix(state)
 		xb := math.Float32bits(mb[i])

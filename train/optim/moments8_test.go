@@ -395,8 +395,20 @@ func sameBits(x, y float32) bool {
 
 // The block update keeps the reference's bits (weights, codes, scales)
 // over many steps of blocks of every length, with gradients of every
-// order of magnitude and blocks that are all zero, tiny, infinite or NaN.
+// order of magnitude and blocks that are all zero, tiny, infinite or NaN;
+// with the vector loops (where the processor has them) and without.
 func TestBlock8MatchesReference(t *testing.T) {
+	if !haveBlock8Vector {
+		t.Log("no vector loops on this processor: the Go loops only")
+	}
+	for _, vector := range []bool{haveBlock8Vector, false} {
+		useBlock8Vector = vector
+		block8MatchesReference(t)
+	}
+	useBlock8Vector = haveBlock8Vector
+}
+
+func block8MatchesReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(8, 8))
 	a, _ := New(DefaultConfig())
 	grads := []func(int) float32{
@@ -406,6 +418,7 @@ func TestBlock8MatchesReference(t *testing.T) {
 		func(int) float32 { return 1e-45 * float32(rng.IntN(3)-1) },
 		func(i int) float32 { return []float32{float32(math.Inf(1)), 1, -2}[i%3] },
 		func(i int) float32 { return []float32{float32(math.NaN()), 0.5, 0}[i%3] },
+		func(i int) float32 { return float32(i%2) * 5e-39 * float32(rng.NormFloat64()) }, // 1/scale overflows
 	}
 	for trial := range 400 {
 		n := 1 + rng.IntN(block8)

@@ -1,0 +1,20 @@
+package optim
+
+import "golang.org/x/sys/cpu"
+
+// haveBlock8Vector reports whether step8AVX2 and code8AVX2 can run here.
+var haveBlock8Vector = cpu.X86.HasAVX2
+
+// step8AVX2 is step8's loop over the first len(mc) &^ 7 values, with the
+// same float32 operations in the same order (no fused multiply-add), so
+// the same bits. It returns the largest magnitudes' bits, as step8 keeps
+// them. The other slices must be at least as long as mc.
+//
+//go:noescape
+func step8AVX2(w, g []float32, mc []int8, sc []uint8, mb, sb []float32, p *params8) (mMax, sMax uint32)
+
+// code8AVX2 is code8's loop over the first len(mc) &^ 7 values, the
+// random bits of value i from mix(key + (i+1)*0x9e3779b97f4a7c15).
+//
+//go:noescape
+func code8AVX2(mc []int8, sc []uint8, mb, sb []float32, mInv, sInv float32, key uint64)

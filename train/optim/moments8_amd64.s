@@ -1,0 +1,307 @@
+#include "textflag.h"
+
+// AVX2 forms of step8 and code8 (moments8.go): eight values per
+// iteration with the Go loops' IEEE single-precision operations, each
+// rounded on its own, in the same order, so the results are the same bits.
+// Constants too many for the sixteen registers live in the frame.
+
+// BCAST32 broadcasts a 32-bit immediate into the frame slot at off(SP).
+#define BCAST32(imm, off) \
+	MOVL         imm, AX    \
+	MOVQ         AX, X0     \
+	VPBROADCASTD X0, Y0     \
+	VMOVDQU      Y0, off(SP)
+
+// BCAST64 broadcasts a 64-bit immediate into the frame slot at off(SP).
+#define BCAST64(imm, off) \
+	MOVQ         imm, AX    \
+	MOVQ         AX, X0     \
+	VPBROADCASTQ X0, Y0     \
+	VMOVDQU      Y0, off(SP)
+
+// Frame of step8AVX2: the parameters (params8, in its field order), then
+// the grids' offsets and the magnitude and sign masks.
+#define S_MSCALE 0
+#define S_SSCALE 32
+#define S_B1 64
+#define S_B2 96
+#define S_C1 128
+#define S_C2 160
+#define S_STEP 192
+#define S_ISB2 224
+#define S_EPS 256
+#define S_MBASE 288
+#define S_SBASE 320
+#define S_ABS 352
+#define S_SIGN 384
+
+// func step8AVX2(w, g []float32, mc []int8, sc []uint8, mb, sb []float32, p *params8) (mMax, sMax uint32)
+TEXT ·step8AVX2(SB), NOSPLIT, $416-160
+	MOVQ         p+144(FP), AX
+	VBROADCASTSS 0(AX), Y0
+	VMOVUPS      Y0, S_MSCALE(SP)
+	VBROADCASTSS 4(AX), Y0
+	VMOVUPS      Y0, S_SSCALE(SP)
+	VBROADCASTSS 8(AX), Y0
+	VMOVUPS      Y0, S_B1(SP)
+	VBROADCASTSS 12(AX), Y0
+	VMOVUPS      Y0, S_B2(SP)
+	VBROADCASTSS 16(AX), Y0
+	VMOVUPS      Y0, S_C1(SP)
+	VBROADCASTSS 20(AX), Y0
+	VMOVUPS      Y0, S_C2(SP)
+	VBROADCASTSS 24(AX), Y0
+	VMOVUPS      Y0, S_STEP(SP)
+	VBROADCASTSS 28(AX), Y0
+	VMOVUPS      Y0, S_ISB2(SP)
+	VBROADCASTSS 32(AX), Y0
+	VMOVUPS      Y0, S_EPS(SP)
+	BCAST32($889, S_MBASE)
+	BCAST32($1777, S_SBASE)
+	BCAST32($0x7fffffff, S_ABS)
+	BCAST32($0x80000000, S_SIGN)
+	VPXOR        Y13, Y13, Y13
+	VPXOR        Y14, Y14, Y14
+	VPXOR        Y15, Y15, Y15
+	MOVQ         w_base+0(FP), DI
+	MOVQ         g_base+24(FP), SI
+	MOVQ         mc_base+48(FP), R8
+	MOVQ         mc_len+56(FP), CX
+	MOVQ         sc_base+72(FP), R9
+	MOVQ         mb_base+96(FP), R10
+	MOVQ         sb_base+120(FP), R11
+	SHRQ         $3, CX
+	JZ           sdone
+
+sloop:
+	// decode: |m| and s as float32 bits (k+base)<<shift, 0 for code 0
+	VPMOVSXBD    (R8), Y0
+	VPMOVZXBD    (R9), Y1
+	VPABSD       Y0, Y2
+	VPCMPEQD     Y13, Y2, Y3
+	VPADDD       S_MBASE(SP), Y2, Y2
+	VPSLLD       $20, Y2, Y2
+	VPANDN       Y2, Y3, Y2
+	VMULPS       S_MSCALE(SP), Y2, Y2
+	VPAND        S_SIGN(SP), Y0, Y3
+	VPXOR        Y3, Y2, Y2
+	VPCMPEQD     Y13, Y1, Y4
+	VPADDD       S_SBASE(SP), Y1, Y1
+	VPSLLD       $19, Y1, Y1
+	VMULPS       S_SSCALE(SP), Y1, Y1
+	VMULPS       Y1, Y1, Y1
+	VPANDN       Y2, Y4, Y2
+	VPANDN       Y1, Y4, Y1
+
+	// the moments: mi = b1*m + c1*g, vi = b2*v + (c2*g)*g, si = sqrt(vi)
+	VMOVUPS      (SI), Y5
+	VMULPS       S_B1(SP), Y2, Y2
+	VMULPS       S_C1(SP), Y5, Y6
+	VADDPS       Y6, Y2, Y2
+	VMULPS       S_B2(SP), Y1, Y1
+	VMULPS       S_C2(SP), Y5, Y6
+	VMULPS       Y5, Y6, Y6
+	VADDPS       Y6, Y1, Y1
+	VSQRTPS      Y1, Y1
+	VMOVUPS      Y2, (R10)
+	VMOVUPS      Y1, (R11)
+	VPAND        S_ABS(SP), Y2, Y3
+	VPMAXUD      Y3, Y14, Y14
+	VPAND        S_ABS(SP), Y1, Y3
+	VPMAXUD      Y3, Y15, Y15
+
+	// the step: w -= (step*mi) / (si*isb2 + eps)
+	VMULPS       S_ISB2(SP), Y1, Y1
+	VADDPS       S_EPS(SP), Y1, Y1
+	VMULPS       S_STEP(SP), Y2, Y2
+	VDIVPS       Y1, Y2, Y2
+	VMOVUPS      (DI), Y3
+	VSUBPS       Y2, Y3, Y3
+	VMOVUPS      Y3, (DI)
+
+	ADDQ         $32, DI
+	ADDQ         $32, SI
+	ADDQ         $32, R10
+	ADDQ         $32, R11
+	ADDQ         $8, R8
+	ADDQ         $8, R9
+	DECQ         CX
+	JNZ          sloop
+
+sdone:
+	VEXTRACTI128 $1, Y14, X0
+	VPMAXUD      X0, X14, X0
+	VPSHUFD      $0x4e, X0, X1
+	VPMAXUD      X1, X0, X0
+	VPSHUFD      $0xb1, X0, X1
+	VPMAXUD      X1, X0, X0
+	VMOVD        X0, AX
+	MOVL         AX, mMax+152(FP)
+	VEXTRACTI128 $1, Y15, X0
+	VPMAXUD      X0, X15, X0
+	VPSHUFD      $0x4e, X0, X1
+	VPMAXUD      X1, X0, X0
+	VPSHUFD      $0xb1, X0, X1
+	VPMAXUD      X1, X0, X0
+	VMOVD        X0, AX
+	MOVL         AX, sMax+156(FP)
+	VZEROUPPER
+	RET
+
+// Frame of code8AVX2.
+#define C_C1LO 0
+#define C_C1HI 32
+#define C_C2LO 64
+#define C_C2HI 96
+#define C_ABS 128
+#define C_M20 160
+#define C_M19 192
+#define C_MBASE 224
+#define C_SBASE 256
+#define C_TOP7 288
+#define C_TOP8 320
+#define C_SHUF 352
+#define C_INC 384
+#define C_KEYS 416
+
+// MUL64 sets each 64-bit lane of Z to Z times the constant whose low and
+// high halves are broadcast at lo(SP) and hi(SP), mod 2^64.
+#define MUL64(Z, lo, hi, T1, T2) \
+	VPSRLQ   $32, Z, T1    \
+	VPMULUDQ lo(SP), T1, T1 \
+	VPMULUDQ hi(SP), Z, T2 \
+	VPADDQ   T2, T1, T1    \
+	VPSLLQ   $32, T1, T1   \
+	VPMULUDQ lo(SP), Z, Z  \
+	VPADDQ   T1, Z, Z
+
+// MIX is mix (moments16.go) on each 64-bit lane of Z.
+#define MIX(Z, T1, T2) \
+	VPSRLQ $30, Z, T1              \
+	VPXOR  T1, Z, Z                \
+	MUL64(Z, C_C1LO, C_C1HI, T1, T2) \
+	VPSRLQ $27, Z, T1              \
+	VPXOR  T1, Z, Z                \
+	MUL64(Z, C_C2LO, C_C2HI, T1, T2) \
+	VPSRLQ $31, Z, T1              \
+	VPXOR  T1, Z, Z
+
+// PACK8 stores the low bytes of the eight 32-bit lanes of Y (X its low
+// half) at (dst), using T (XT its low half).
+#define PACK8(Y, X, T, XT, dst) \
+	VPSHUFB      C_SHUF(SP), Y, Y \
+	VEXTRACTI128 $1, Y, XT        \
+	VPUNPCKLDQ   XT, X, X         \
+	VMOVQ        X, (dst)
+
+// func code8AVX2(mc []int8, sc []uint8, mb, sb []float32, mInv, sInv float32, key uint64)
+TEXT ·code8AVX2(SB), NOSPLIT, $480-112
+	BCAST64($0x1ce4e5b9, C_C1LO)
+	BCAST64($0xbf58476d, C_C1HI)
+	BCAST64($0x133111eb, C_C2LO)
+	BCAST64($0x94d049bb, C_C2HI)
+	BCAST32($0x7fffffff, C_ABS)
+	BCAST32($0xfffff, C_M20)
+	BCAST32($0x7ffff, C_M19)
+	BCAST32($889, C_MBASE)
+	BCAST32($1777, C_SBASE)
+	BCAST32($127, C_TOP7)
+	BCAST32($255, C_TOP8)
+	MOVQ         $0x808080800c080400, AX
+	MOVQ         AX, X0
+	MOVQ         $0x8080808080808080, AX
+	MOVQ         AX, X1
+	VPUNPCKLQDQ  X1, X0, X0
+	VINSERTI128  $1, X0, Y0, Y0
+	VMOVDQU      Y0, C_SHUF(SP)
+
+	// the random-bit counters of values 0-3 (Y8) and 4-7 (Y9)
+	MOVQ         key+104(FP), AX
+	MOVQ         $0x9e3779b97f4a7c15, BX
+	ADDQ         BX, AX
+	MOVQ         AX, C_KEYS+0(SP)
+	ADDQ         BX, AX
+	MOVQ         AX, C_KEYS+8(SP)
+	ADDQ         BX, AX
+	MOVQ         AX, C_KEYS+16(SP)
+	ADDQ         BX, AX
+	MOVQ         AX, C_KEYS+24(SP)
+	ADDQ         BX, AX
+	MOVQ         AX, C_KEYS+32(SP)
+	ADDQ         BX, AX
+	MOVQ         AX, C_KEYS+40(SP)
+	ADDQ         BX, AX
+	MOVQ         AX, C_KEYS+48(SP)
+	ADDQ         BX, AX
+	MOVQ         AX, C_KEYS+56(SP)
+	VMOVDQU      C_KEYS+0(SP), Y8
+	VMOVDQU      C_KEYS+32(SP), Y9
+	SHLQ         $3, BX
+	MOVQ         BX, X0
+	VPBROADCASTQ X0, Y10
+	MOVL         $0x3f800000, AX
+	MOVQ         AX, X0
+	VPBROADCASTD X0, Y12
+	VPXOR        Y13, Y13, Y13
+	VBROADCASTSS sInv+100(FP), Y14
+	VBROADCASTSS mInv+96(FP), Y15
+
+	MOVQ         mc_base+0(FP), R8
+	MOVQ         mc_len+8(FP), CX
+	MOVQ         sc_base+24(FP), R9
+	MOVQ         mb_base+48(FP), R10
+	MOVQ         sb_base+72(FP), R11
+	SHRQ         $3, CX
+	JZ           cdone
+
+cloop:
+	// r = mix(counter): low halves in Y2, high halves in Y3, value order
+	VMOVDQA      Y8, Y0
+	MIX(Y0, Y4, Y5)
+	VMOVDQA      Y9, Y1
+	MIX(Y1, Y4, Y5)
+	VSHUFPS      $0x88, Y1, Y0, Y2
+	VPERMQ       $0xd8, Y2, Y2
+	VSHUFPS      $0xdd, Y1, Y0, Y3
+	VPERMQ       $0xd8, Y3, Y3
+	VPADDQ       Y10, Y8, Y8
+	VPADDQ       Y10, Y9, Y9
+
+	// m: code = clamp(((bits(min(|x|*mInv, 1)) + r&(2^20-1)) >> 20) - 889, 0, 127), signed as x
+	VMOVUPS      (R10), Y4
+	VPAND        C_ABS(SP), Y4, Y5
+	VMULPS       Y15, Y5, Y5
+	VMINPS       Y5, Y12, Y5
+	VPAND        C_M20(SP), Y2, Y6
+	VPADDD       Y6, Y5, Y5
+	VPSRLD       $20, Y5, Y5
+	VPSUBD       C_MBASE(SP), Y5, Y5
+	VPMAXSD      Y13, Y5, Y5
+	VPMINSD      C_TOP7(SP), Y5, Y5
+	VPSRAD       $31, Y4, Y6
+	VPXOR        Y6, Y5, Y5
+	VPSUBD       Y6, Y5, Y5
+	PACK8(Y5, X5, Y6, X6, R8)
+
+	// sqrt(v): code = clamp(((bits(min(s*sInv, 1)) + (r>>32)&(2^19-1)) >> 19) - 1777, 0, 255)
+	VMOVUPS      (R11), Y7
+	VMULPS       Y14, Y7, Y7
+	VMINPS       Y7, Y12, Y7
+	VPAND        C_M19(SP), Y3, Y6
+	VPADDD       Y6, Y7, Y7
+	VPSRLD       $19, Y7, Y7
+	VPSUBD       C_SBASE(SP), Y7, Y7
+	VPMAXSD      Y13, Y7, Y7
+	VPMINSD      C_TOP8(SP), Y7, Y7
+	PACK8(Y7, X7, Y6, X6, R9)
+
+	ADDQ         $32, R10
+	ADDQ         $32, R11
+	ADDQ         $8, R8
+	ADDQ         $8, R9
+	DECQ         CX
+	JNZ          cloop
+
+cdone:
+	VZEROUPPER
+	RET
