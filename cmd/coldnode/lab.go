@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/coldnode/coldnode/node/lab"
+	"github.com/coldnode/coldnode/train/optim"
 )
 
 func init() {
@@ -42,6 +43,8 @@ func init() {
 			&cli.BoolFlag{Name: "no-baselines", Usage: "skip the fuse-once, multitask and single-task baselines"},
 			&cli.StringSliceFlag{Name: "protocols", Usage: "evaluation protocols to run: finetune, probe (default both)"},
 			&cli.StringFlag{Name: "delta-encoding", Usage: "how contributors write their deltas: dense (default), fp16, bf16, int8, with rows+ and +zstd (see coldnode start)"},
+			&cli.StringFlag{Name: "moments", Value: d.Contrib.Moments.String(), Usage: "AdamW moment precision of the contributors' training: fp32, bf16 or int8 (see coldnode start; also the fuse-once and multitask baselines; the evaluation protocols keep theirs)",
+				Action: func(_ *cli.Context, s string) error { _, err := optim.ParsePrecision(s); return err }},
 			&cli.StringFlag{Name: "out", Value: "lab-out", Usage: "output `DIR`"},
 			&cli.BoolFlag{Name: "quick", Usage: "small preset: 2 rounds of 2, 1 seed, ~300 examples per task, no sweep"},
 		},
@@ -99,6 +102,9 @@ func labConfig(c *cli.Context) lab.Config {
 	}
 	cfg.Attack, cfg.NoBaselines, cfg.Protocols = c.String("attack"), c.Bool("no-baselines"), c.StringSlice("protocols")
 	cfg.DeltaEncoding = c.String("delta-encoding")
+	if p, err := optim.ParsePrecision(c.String("moments")); err == nil { // checked by the flag's Action
+		cfg.Contrib.Moments = p
+	}
 	if c.IsSet("sweep") {
 		cfg.Sweep = sweepFlag(c.IntSlice("sweep"))
 	}
