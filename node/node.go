@@ -151,6 +151,9 @@ func (n *Node) trainOptions() train.Options {
 		opt.MaxTrain = n.cfg.Limit
 	}
 	opt.Seed = uint64(n.cfg.Seed)
+	// Early stopping's best epoch waits in a file in the repository, not
+	// in a second body in memory beside the training.
+	opt.SpillDir = n.repo.Path
 	return opt
 }
 

@@ -51,7 +51,8 @@ func Probe(ctx context.Context, body *checkpoint.File, task *data.Task, opt Opti
 type session struct {
 	opt        Options
 	net        *model.Net
-	best       *model.Weights
+	best       *model.Weights // the best epoch's weights, kept in memory
+	spill      *spill         // or in a file (Options.SpillDir)
 	adam       *optim.AdamW
 	sched      optim.Linear
 	shuffle    *rand.PCG

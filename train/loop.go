@@ -11,10 +11,11 @@ import (
 )
 
 // fit runs epochs with early stopping and leaves the best weights in s.net.
-// The best epoch's weights are copied aside only when another epoch follows
-// (one more body in memory); a run whose last epoch is its best, as every
-// one-epoch run, never copies them.
+// The best epoch's weights are kept aside only when another epoch follows
+// (one more body, in memory or in a file: Options.SpillDir); a run whose
+// last epoch is its best, as every one-epoch run, never copies them.
 func (s *session) fit(ctx context.Context, res *Result) error {
+	defer s.dropBest()
 	bad := 0
 	liveIsBest := false
 	for epoch := 1; epoch <= s.opt.Epochs; epoch++ {
@@ -35,7 +36,9 @@ func (s *session) fit(ctx context.Context, res *Result) error {
 		if res.BestEpoch == 0 || dev.Accuracy > res.Dev.Accuracy {
 			res.Dev, res.BestEpoch, bad, liveIsBest = dev, epoch, 0, true
 			if epoch < s.opt.Epochs {
-				s.keepBest()
+				if err := s.keepBest(); err != nil {
+					return err
+				}
 			}
 			continue
 		}
@@ -43,19 +46,48 @@ func (s *session) fit(ctx context.Context, res *Result) error {
 			break
 		}
 	}
-	if !liveIsBest {
-		s.net.W.CopyFrom(s.best)
+	if liveIsBest {
+		return nil
 	}
-	s.best = nil
+	return s.restoreBest()
+}
+
+// keepBest keeps the live weights as the best so far: in a file under
+// Options.SpillDir if set, else in a copy in memory.
+func (s *session) keepBest() error {
+	if s.opt.SpillDir != "" {
+		if s.spill == nil {
+			sp, err := newSpill(s.opt.SpillDir)
+			if err != nil {
+				return err
+			}
+			s.spill = sp
+		}
+		return s.spill.keep(s.net.W)
+	}
+	if s.best == nil {
+		s.best = s.net.W.Clone()
+		return nil
+	}
+	s.best.CopyFrom(s.net.W)
 	return nil
 }
 
-func (s *session) keepBest() {
-	if s.best == nil {
-		s.best = s.net.W.Clone()
-		return
+// restoreBest puts the kept weights back into the net.
+func (s *session) restoreBest() error {
+	if s.spill != nil {
+		return s.spill.restore(s.net.W)
 	}
-	s.best.CopyFrom(s.net.W)
+	s.net.W.CopyFrom(s.best)
+	return nil
+}
+
+// dropBest lets go of the kept weights.
+func (s *session) dropBest() {
+	if s.spill != nil {
+		s.spill.close()
+	}
+	s.best, s.spill = nil, nil
 }
 
 // epoch makes one seeded pass over the training split.

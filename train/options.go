@@ -23,6 +23,12 @@ type Options struct {
 	// state instead of two) or optim.INT8 (half a body: 8-bit block-wise
 	// codes); see optim.BF16, optim.INT8 and docs/benchmarks.md.
 	Moments optim.Precision
+	// SpillDir, if set, is a directory where the best epoch's weights wait
+	// in a temporary file while later epochs run, instead of a copy in
+	// memory (one body): early stopping then costs disk writes, not
+	// memory. The file is gone when training ends. A machine-local path,
+	// not a training setting: it changes no result and is not recorded.
+	SpillDir string `json:"-"`
 }
 
 // DefaultOptions are the settings coldnode trains with unless told otherwise.

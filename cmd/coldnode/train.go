@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -65,7 +66,9 @@ func trainAction(c *cli.Context) error {
 		return err
 	}
 	p := newProgress(os.Stderr)
-	res, err := train.Finetune(c.Context, body, task, options(c), p.update)
+	opt := options(c)
+	opt.SpillDir = filepath.Dir(c.String("out")) // early stopping's best epoch waits on disk, beside the result
+	res, err := train.Finetune(c.Context, body, task, opt, p.update)
 	p.done()
 	if err != nil {
 		return err
