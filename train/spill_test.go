@@ -6,9 +6,11 @@ import (
 	"errors"
 	"os"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/coldnode/coldnode/train/checkpoint"
+	"github.com/coldnode/coldnode/train/data"
 	"github.com/coldnode/coldnode/train/model"
 )
 
@@ -80,15 +82,22 @@ func TestSpillKeepsTheBestEpoch(t *testing.T) {
 	}
 }
 
-// A spill file changed or cut after it was written is an error naming
-// the file, not weights read back wrong.
-func TestSpillDetectsChange(t *testing.T) {
+// tinyMLP is digits and the body of a small MLP for it.
+func tinyMLP(t *testing.T) (*data.Task, *checkpoint.File) {
+	t.Helper()
 	task := loadTask(t, "digits")
 	cfg := model.Config{Arch: model.MLP, Features: task.NumFeatures, InputScale: 1.0 / 16, Dim: 64, Hidden: 64, Layers: 2, Classes: len(task.Labels)}
 	body, err := model.InitBody(cfg, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return task, body
+}
+
+// A spill file changed or cut after it was written is an error naming
+// the file, not weights read back wrong.
+func TestSpillDetectsChange(t *testing.T) {
+	task, body := tinyMLP(t)
 	damage := map[string]func(f *os.File) error{
 		"changed": func(f *os.File) error { _, err := f.WriteAt([]byte{0xff, 0xfe}, 1000); return err },
 		"cut":     func(f *os.File) error { return f.Truncate(4000) },
@@ -138,17 +147,12 @@ func TestSpillDetectsChange(t *testing.T) {
 // A spill directory that cannot take the file stops training with an
 // error naming it.
 func TestSpillDirMissing(t *testing.T) {
-	task := loadTask(t, "digits")
-	cfg := model.Config{Arch: model.MLP, Features: task.NumFeatures, InputScale: 1.0 / 16, Dim: 64, Hidden: 64, Layers: 2, Classes: len(task.Labels)}
-	body, err := model.InitBody(cfg, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
+	task, body := tinyMLP(t)
 	opt := DefaultOptions()
 	opt.Epochs, opt.Patience, opt.MaxTrain = 2, 0, 200
 	opt.SpillDir = t.TempDir() + "/missing"
-	_, err = Finetune(context.Background(), body, task, opt, nil)
-	if err == nil || !bytes.Contains([]byte(err.Error()), []byte("missing")) {
+	_, err := Finetune(context.Background(), body, task, opt, nil)
+	if err == nil || !strings.Contains(err.Error(), opt.SpillDir) {
 		t.Fatalf("training with a missing spill directory: %v, want an error naming it", err)
 	}
 }
