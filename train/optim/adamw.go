@@ -91,20 +91,20 @@ func moments[T float32 | uint16](ms, vs map[string][]T, name string, n int) (m, 
 // Dense applies one AdamW update to w with gradient g at learning rate lr.
 func (a *AdamW) Dense(name string, w, g []float32, lr float32) {
 	decay := 1 - float32(lr*a.cfg.WeightDecay)
+	if a.cfg.Moments == FP32 {
+		m, v := a.state(name, len(w))
+		a.update(w, m, v, g, lr, decay)
+		return
+	}
 	for i := range w {
 		w[i] = float32(w[i] * decay)
 	}
-	switch a.cfg.Moments {
-	case BF16:
+	if a.cfg.Moments == BF16 {
 		m, v := a.state16(name, len(w))
 		a.update16(w, m, v, g, lr, a.roundKey(name, 0))
 		return
-	case INT8:
-		a.update8Parallel(w, g, a.state8For(name, len(w), len(w)), lr, a.roundKey(name, 0))
-		return
 	}
-	m, v := a.state(name, len(w))
-	a.update(w, m, v, g, lr)
+	a.update8Parallel(w, g, a.state8For(name, len(w), len(w)), lr, a.roundKey(name, 0))
 }
 
 // Sparse updates only the given rows of a rows x dim table w: grad holds dim
@@ -153,29 +153,74 @@ func (a *AdamW) sparseRows(name string, w []float32, dim int, rows []int32, grad
 	}
 	m, v := a.state(name, len(w))
 	return func(from, to int) {
-		for k := from; k < to; k++ {
-			lo, hi := int(rows[k])*dim, int(rows[k]+1)*dim
-			a.update(w[lo:hi], m[lo:hi], v[lo:hi], grad[k*dim:(k+1)*dim], lr)
-		}
+		a.updateRows(w, m, v, dim, rows[from:to], grad[from*dim:to*dim], lr)
 	}
 }
 
-// update is Adam's step in PyTorch's arrangement:
+// update is Adam's step in PyTorch's arrangement, after the decoupled
+// weight decay w *= decay (1: none):
 // w -= (lr/bc1) * m / (sqrt(v)/sqrt(bc2) + eps).
-func (a *AdamW) update(w, m, v, g []float32, lr float32) {
-	b1, b2, c1, c2 := a.cfg.Beta1, a.cfg.Beta2, 1-a.cfg.Beta1, 1-a.cfg.Beta2
-	step := lr / a.bc1
-	isb2 := float32(1 / math.Sqrt(float64(a.bc2)))
-	eps := a.cfg.Eps
-	m, v, g = m[:len(w)], v[:len(w)], g[:len(w)]
-	for i, gi := range g {
-		mi := float32(b1*m[i]) + float32(c1*gi)
-		vi := float32(b2*v[i]) + float32(float32(c2*gi)*gi)
-		m[i], v[i] = mi, vi
-		den := float32(float32(math.Sqrt(float64(vi)))*isb2) + eps
-		w[i] -= float32(step*mi) / den
+func (a *AdamW) update(w, m, v, g []float32, lr, decay float32) {
+	p := a.params32(lr, decay)
+	p.run(w, m, v, g)
+}
+
+// updateRows is update, without decay, on each of rows of the rows x dim
+// tables w, m and v; grad holds dim values per row in the order of rows.
+func (a *AdamW) updateRows(w, m, v []float32, dim int, rows []int32, grad []float32, lr float32) {
+	p := a.params32(lr, 1)
+	if useAdamVector && dim > 0 && dim%8 == 0 && rowsWithin(rows, len(w)/dim) &&
+		len(m) >= len(w) && len(v) >= len(w) && len(grad) >= len(rows)*dim {
+		adamRowsAVX2(w, m, v, grad, rows, dim, &p)
+		return
+	}
+	for k, r := range rows {
+		lo, hi := int(r)*dim, int(r+1)*dim
+		p.run(w[lo:hi], m[lo:hi], v[lo:hi], grad[k*dim:(k+1)*dim])
 	}
 }
+
+// rowsWithin reports whether every row is in [0, n).
+func rowsWithin(rows []int32, n int) bool {
+	for _, r := range rows {
+		if r < 0 || int(r) >= n {
+			return false
+		}
+	}
+	return true
+}
+
+func (a *AdamW) params32(lr, decay float32) paramsF32 {
+	return paramsF32{decay: decay, b1: a.cfg.Beta1, b2: a.cfg.Beta2, c1: 1 - a.cfg.Beta1, c2: 1 - a.cfg.Beta2,
+		step: lr / a.bc1, isb2: float32(1 / math.Sqrt(float64(a.bc2))), eps: a.cfg.Eps}
+}
+
+// run is update's loop.
+func (p *paramsF32) run(w, m, v, g []float32) {
+	m, v, g = m[:len(w)], v[:len(w)], g[:len(w)]
+	done := 0
+	if useAdamVector && len(w) >= 8 {
+		adamAVX2(w, m, v, g, p)
+		done = len(w) &^ 7
+	}
+	for i := done; i < len(w); i++ {
+		gi := g[i]
+		mi := float32(p.b1*m[i]) + float32(p.c1*gi)
+		vi := float32(p.b2*v[i]) + float32(float32(p.c2*gi)*gi)
+		m[i], v[i] = mi, vi
+		den := float32(float32(math.Sqrt(float64(vi)))*p.isb2) + p.eps
+		w[i] = float32(w[i]*p.decay) - float32(p.step*mi)/den
+	}
+}
+
+// paramsF32 is update's constants; its field order is adamAVX2's.
+type paramsF32 struct {
+	decay, b1, b2, c1, c2, step, isb2, eps float32
+}
+
+// useAdamVector selects adamAVX2 where it can run; tests switch it off to
+// check the Go loop gives the same bits.
+var useAdamVector = haveVector
 
 // Linear is a learning rate that rises linearly over Warmup steps then falls
 // linearly to zero at Total.

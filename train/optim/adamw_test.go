@@ -2,7 +2,9 @@ package optim
 
 import (
 	"math"
+	"math/rand/v2"
 	"runtime"
+	"slices"
 	"testing"
 )
 
@@ -107,6 +109,93 @@ func testSparseSplit(t *testing.T, moments Precision) {
 	for i := range one {
 		if math.Float32bits(one[i]) != math.Float32bits(four[i]) {
 			t.Fatalf("element %d: %v with 1 goroutine, %v with 4", i, one[i], four[i])
+		}
+	}
+}
+
+// The float32 update gives the same bits with the vector loop as with the
+// Go loop, for every length, with and without weight decay, over steps
+// with gradients of every magnitude and some infinite or NaN.
+func TestUpdateVectorMatchesGo(t *testing.T) {
+	if !haveVector {
+		t.Skip("no vector loop on this processor: update runs the Go loop only")
+	}
+	defer func() { useAdamVector = haveVector }()
+	rng := rand.New(rand.NewPCG(3, 4))
+	for trial := range 200 {
+		n := rng.IntN(300)
+		w0, g := make([]float32, n), make([]float32, n)
+		for i := range w0 {
+			w0[i] = float32(rng.NormFloat64())
+		}
+		run := func(vector bool) ([]float32, []float32, []float32) {
+			useAdamVector = vector
+			a, _ := New(DefaultConfig())
+			w, m, v := slices.Clone(w0), make([]float32, n), make([]float32, n)
+			grad := rand.New(rand.NewPCG(uint64(trial), 5))
+			for step := range 4 {
+				for i := range g {
+					g[i] = float32(grad.NormFloat64() * math.Pow(10, float64(grad.IntN(40)-30)))
+				}
+				if n > 0 && step == 3 && trial%5 == 0 {
+					g[grad.IntN(n)] = []float32{float32(math.Inf(-1)), float32(math.NaN())}[trial%2]
+				}
+				a.Begin()
+				a.update(w, m, v, g, 1e-3, []float32{1, 0.99999}[trial%2])
+			}
+			return w, m, v
+		}
+		w1, m1, v1 := run(true)
+		w2, m2, v2 := run(false)
+		for i := range n {
+			if !sameBits(w1[i], w2[i]) || !sameBits(m1[i], m2[i]) || !sameBits(v1[i], v2[i]) {
+				t.Fatalf("trial %d (n %d) value %d: vector w %v m %v v %v, Go w %v m %v v %v",
+					trial, n, i, w1[i], m1[i], v1[i], w2[i], m2[i], v2[i])
+			}
+		}
+	}
+}
+
+// The row-wise float32 update gives the same bits with the vector loop as
+// row by row in Go, for row lengths that take the vector loop and some
+// that do not.
+func TestUpdateRowsVectorMatchesGo(t *testing.T) {
+	if !haveVector {
+		t.Skip("no vector loop on this processor: updateRows runs the Go loop only")
+	}
+	defer func() { useAdamVector = haveVector }()
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, dim := range []int{8, 64, 72, 5, 12} {
+		const tableRows = 300
+		w0 := make([]float32, tableRows*dim)
+		for i := range w0 {
+			w0[i] = float32(rng.NormFloat64())
+		}
+		run := func(vector bool) ([]float32, []float32, []float32) {
+			useAdamVector = vector
+			a, _ := New(DefaultConfig())
+			w, m, v := slices.Clone(w0), make([]float32, len(w0)), make([]float32, len(w0))
+			pick := rand.New(rand.NewPCG(uint64(dim), 7))
+			for range 5 {
+				rows := make([]int32, 0, 64)
+				for _, r := range pick.Perm(tableRows)[:1+pick.IntN(64)] {
+					rows = append(rows, int32(r))
+				}
+				grad := make([]float32, len(rows)*dim)
+				for i := range grad {
+					grad[i] = float32(pick.NormFloat64())
+				}
+				a.Begin()
+				a.updateRows(w, m, v, dim, rows, grad, 1e-2)
+			}
+			return w, m, v
+		}
+		w1, m1, v1 := run(true)
+		w2, m2, v2 := run(false)
+		for i := range w1 {
+			if !sameBits(w1[i], w2[i]) || !sameBits(m1[i], m2[i]) || !sameBits(v1[i], v2[i]) {
+				t.Fatalf("dim %d value %d: vector w %v m %v v %v, Go w %v m %v v %v", dim, i, w1[i], m1[i], v1[i], w2[i], m2[i], v2[i])
+			}
 		}
 	}
 }

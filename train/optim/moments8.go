@@ -209,7 +209,7 @@ func (p *params8) value(w *float32, gi float32, mc int8, sc uint8) (float32, flo
 
 // useBlock8Vector selects the AVX2 loops where there are some; tests switch
 // it off to check the Go loops give the same bits.
-var useBlock8Vector = haveBlock8Vector
+var useBlock8Vector = haveVector
 
 // usable reports whether a block scale is positive and finite, so that the
 // codes can be found without grid.round's checks.

@@ -398,14 +398,14 @@ func sameBits(x, y float32) bool {
 // order of magnitude and blocks that are all zero, tiny, infinite or NaN;
 // with the vector loops (where the processor has them) and without.
 func TestBlock8MatchesReference(t *testing.T) {
-	if !haveBlock8Vector {
+	if !haveVector {
 		t.Log("no vector loops on this processor: the Go loops only")
 	}
-	for _, vector := range []bool{haveBlock8Vector, false} {
+	for _, vector := range []bool{haveVector, false} {
 		useBlock8Vector = vector
 		block8MatchesReference(t)
 	}
-	useBlock8Vector = haveBlock8Vector
+	useBlock8Vector = haveVector
 }
 
 func block8MatchesReference(t *testing.T) {

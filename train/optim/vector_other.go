@@ -2,8 +2,8 @@
 
 package optim
 
-// haveBlock8Vector is false: the 8-bit moments run their Go loops.
-var haveBlock8Vector = false
+// haveVector is false: the optimiser runs its Go loops.
+var haveVector = false
 
 func step8AVX2(w, g []float32, mc []int8, sc []uint8, mb, sb []float32, p *params8) (uint32, uint32) {
 	panic("optim: no vector 8-bit step on this processor")
@@ -11,4 +11,12 @@ func step8AVX2(w, g []float32, mc []int8, sc []uint8, mb, sb []float32, p *param
 
 func code8AVX2(mc []int8, sc []uint8, mb, sb []float32, mInv, sInv float32, key uint64) {
 	panic("optim: no vector 8-bit coding on this processor")
+}
+
+func adamAVX2(w, m, v, g []float32, p *paramsF32) {
+	panic("optim: no vector AdamW step on this processor")
+}
+
+func adamRowsAVX2(w, m, v, g []float32, rows []int32, dim int, p *paramsF32) {
+	panic("optim: no vector AdamW step on this processor")
 }

@@ -2,8 +2,9 @@ package optim
 
 import "golang.org/x/sys/cpu"
 
-// haveBlock8Vector reports whether step8AVX2 and code8AVX2 can run here.
-var haveBlock8Vector = cpu.X86.HasAVX2
+// haveVector reports whether the AVX2 loops (adamAVX2, step8AVX2,
+// code8AVX2) can run here.
+var haveVector = cpu.X86.HasAVX2
 
 // step8AVX2 is step8's loop over the first len(mc) &^ 7 values, with the
 // same float32 operations in the same order (no fused multiply-add), so
@@ -18,3 +19,17 @@ func step8AVX2(w, g []float32, mc []int8, sc []uint8, mb, sb []float32, p *param
 //
 //go:noescape
 func code8AVX2(mc []int8, sc []uint8, mb, sb []float32, mInv, sInv float32, key uint64)
+
+// adamAVX2 is update's loop over the first len(w) &^ 7 values, with the
+// same float32 operations in the same order, so the same bits. m, v and
+// g must be at least as long as w.
+//
+//go:noescape
+func adamAVX2(w, m, v, g []float32, p *paramsF32)
+
+// adamRowsAVX2 is update on each of rows of the rows x dim tables w, m
+// and v, g holding dim values per row in the order of rows. dim must be
+// a positive multiple of 8 and every row in range: the caller checks.
+//
+//go:noescape
+func adamRowsAVX2(w, m, v, g []float32, rows []int32, dim int, p *paramsF32)

@@ -1,8 +1,9 @@
 #include "textflag.h"
 
-// AVX2 forms of step8 and code8 (moments8.go): eight values per
-// iteration with the Go loops' IEEE single-precision operations, each
-// rounded on its own, in the same order, so the results are the same bits.
+// AVX2 forms of update (adamw.go), step8 and code8 (moments8.go): eight
+// values per iteration with the Go loops' IEEE single-precision
+// operations, each rounded on its own, in the same order, so the results
+// are the same bits.
 // Constants too many for the sixteen registers live in the frame.
 
 // BCAST32 broadcasts a 32-bit immediate into the frame slot at off(SP).
@@ -303,5 +304,122 @@ cloop:
 	JNZ          cloop
 
 cdone:
+	VZEROUPPER
+	RET
+
+// ADAM8 is update on the eight values at (DI) (w), (SI) (m), (DX) (v)
+// and (R8) (g), with decay, b1, b2, c1, c2, step, isb2 and eps
+// broadcast in Y8-Y15 (ADAMPARAMS), and moves the four pointers on:
+// m = b1*m + c1*g, v = b2*v + (c2*g)*g, then
+// w = w*decay - (step*m) / (sqrt(v)*isb2 + eps).
+#define ADAM8 \
+	VMOVUPS (R8), Y0       \
+	VMULPS  (SI), Y9, Y1   \
+	VMULPS  Y0, Y11, Y2    \
+	VADDPS  Y2, Y1, Y1     \
+	VMULPS  (DX), Y10, Y3  \
+	VMULPS  Y0, Y12, Y4    \
+	VMULPS  Y0, Y4, Y4     \
+	VADDPS  Y4, Y3, Y3     \
+	VMOVUPS Y1, (SI)       \
+	VMOVUPS Y3, (DX)       \
+	VSQRTPS Y3, Y3         \
+	VMULPS  Y14, Y3, Y3    \
+	VADDPS  Y15, Y3, Y3    \
+	VMULPS  Y13, Y1, Y1    \
+	VDIVPS  Y3, Y1, Y1     \
+	VMULPS  (DI), Y8, Y5   \
+	VSUBPS  Y1, Y5, Y5     \
+	VMOVUPS Y5, (DI)       \
+	ADDQ    $32, DI        \
+	ADDQ    $32, SI        \
+	ADDQ    $32, DX        \
+	ADDQ    $32, R8
+
+// ADAMPARAMS broadcasts the paramsF32 at (AX) into Y8-Y15.
+#define ADAMPARAMS \
+	VBROADCASTSS 0(AX), Y8   \
+	VBROADCASTSS 4(AX), Y9   \
+	VBROADCASTSS 8(AX), Y10  \
+	VBROADCASTSS 12(AX), Y11 \
+	VBROADCASTSS 16(AX), Y12 \
+	VBROADCASTSS 20(AX), Y13 \
+	VBROADCASTSS 24(AX), Y14 \
+	VBROADCASTSS 28(AX), Y15
+
+// func adamAVX2(w, m, v, g []float32, p *paramsF32)
+TEXT ·adamAVX2(SB), NOSPLIT, $0-104
+	MOVQ p+96(FP), AX
+	ADAMPARAMS
+	MOVQ w_base+0(FP), DI
+	MOVQ w_len+8(FP), CX
+	MOVQ m_base+24(FP), SI
+	MOVQ v_base+48(FP), DX
+	MOVQ g_base+72(FP), R8
+	SHRQ $3, CX
+	JZ   adone
+
+aloop:
+	ADAM8
+	DECQ CX
+	JNZ  aloop
+
+adone:
+	VZEROUPPER
+	RET
+
+// func adamRowsAVX2(w, m, v, g []float32, rows []int32, dim int, p *paramsF32)
+TEXT ·adamRowsAVX2(SB), NOSPLIT, $0-136
+	MOVQ p+128(FP), AX
+	ADAMPARAMS
+	MOVQ w_base+0(FP), R9
+	MOVQ m_base+24(FP), R10
+	MOVQ v_base+48(FP), R11
+	MOVQ g_base+72(FP), R8
+	MOVQ rows_base+96(FP), R12
+	MOVQ rows_len+104(FP), R13
+	MOVQ dim+120(FP), R14
+	SHLQ $2, R14
+	TESTQ R13, R13
+	JZ   rdone
+
+rrow:
+	MOVLQSX (R12), AX
+	IMULQ   R14, AX
+	CMPQ    R13, $1
+	JEQ     rcur
+
+	// the next row's first 256 bytes of w, m and v, while this one runs
+	MOVLQSX    4(R12), BX
+	IMULQ      R14, BX
+	PREFETCHT0 (R9)(BX*1)
+	PREFETCHT0 64(R9)(BX*1)
+	PREFETCHT0 128(R9)(BX*1)
+	PREFETCHT0 192(R9)(BX*1)
+	PREFETCHT0 (R10)(BX*1)
+	PREFETCHT0 64(R10)(BX*1)
+	PREFETCHT0 128(R10)(BX*1)
+	PREFETCHT0 192(R10)(BX*1)
+	PREFETCHT0 (R11)(BX*1)
+	PREFETCHT0 64(R11)(BX*1)
+	PREFETCHT0 128(R11)(BX*1)
+	PREFETCHT0 192(R11)(BX*1)
+
+rcur:
+	LEAQ (R9)(AX*1), DI
+	LEAQ (R10)(AX*1), SI
+	LEAQ (R11)(AX*1), DX
+	MOVQ R14, CX
+	SHRQ $5, CX
+
+rloop:
+	ADAM8
+	DECQ CX
+	JNZ  rloop
+	ADDQ $4, R12
+	DECQ R13
+	JNZ  rrow
+
+rdone:
 	VZEROUPPER
 	RET
