@@ -58,7 +58,7 @@ func baseOptions(cfg Config, key crypto.PrivKey, rm network.ResourceManager) []l
 		libp2p.Transport(tcp.NewTCPTransport),
 		// TLS first: on loopback it carries 1.3-1.5x Noise's stream throughput
 		// (docs/benchmarks.md); Noise stays for peers without TLS.
-		libp2p.Security(libp2ptls.ID, libp2ptls.New),
+		libp2p.Security(libp2ptls.ID, newBatchedTLS),
 		libp2p.Security(noise.ID, noise.New),
 		libp2p.Muxer(yamux.ID, yamux.DefaultTransport),
 		libp2p.ResourceManager(rm),
