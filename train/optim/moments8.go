@@ -169,17 +169,17 @@ func (a *AdamW) block8(w, g []float32, mc []int8, sc []uint8, mScale, sScale *fl
 }
 
 // params8 is what step8 needs besides the block: the scales of its codes
-// and the step's constants. Its field order is step8AVX2's.
+// and the step's constants (decay unused). Its layout is step8AVX2's.
 type params8 struct {
-	mScale, sScale, b1, b2, c1, c2, step, isb2, eps float32
+	mScale, sScale float32
+	paramsF32
 }
 
 // step8 decodes the block's moments, takes the AdamW step on w and leaves
 // the new float32 moments (m, and sqrt(v)) in mb and sb; it returns their
 // largest magnitudes, a NaN if any is NaN (which NaN is not specified).
 func (a *AdamW) step8(w, g []float32, mc []int8, sc []uint8, mScale, sScale, lr float32, mb, sb []float32) (float32, float32) {
-	p := params8{mScale: mScale, sScale: sScale, b1: a.cfg.Beta1, b2: a.cfg.Beta2, c1: 1 - a.cfg.Beta1,
-		c2: 1 - a.cfg.Beta2, step: lr / a.bc1, isb2: float32(1 / math.Sqrt(float64(a.bc2))), eps: a.cfg.Eps}
+	p := params8{mScale: mScale, sScale: sScale, paramsF32: a.params32(lr, 1)}
 	var mMax, sMax uint32 // the bits of the magnitudes: ordered as the values, NaN above all
 	done := 0
 	if useBlock8Vector && len(g) >= 8 {

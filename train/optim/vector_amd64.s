@@ -20,8 +20,9 @@
 	VPBROADCASTQ X0, Y0     \
 	VMOVDQU      Y0, off(SP)
 
-// Frame of step8AVX2: the parameters (params8, in its field order), then
-// the grids' offsets and the magnitude and sign masks.
+// Frame of step8AVX2: the parameters (params8: the two scales at 0 and 4,
+// then paramsF32 from 8, its decay unused), then the grids' offsets and
+// the magnitude and sign masks.
 #define S_MSCALE 0
 #define S_SSCALE 32
 #define S_B1 64
@@ -43,19 +44,19 @@ TEXT ·step8AVX2(SB), NOSPLIT, $416-160
 	VMOVUPS      Y0, S_MSCALE(SP)
 	VBROADCASTSS 4(AX), Y0
 	VMOVUPS      Y0, S_SSCALE(SP)
-	VBROADCASTSS 8(AX), Y0
-	VMOVUPS      Y0, S_B1(SP)
 	VBROADCASTSS 12(AX), Y0
-	VMOVUPS      Y0, S_B2(SP)
+	VMOVUPS      Y0, S_B1(SP)
 	VBROADCASTSS 16(AX), Y0
-	VMOVUPS      Y0, S_C1(SP)
+	VMOVUPS      Y0, S_B2(SP)
 	VBROADCASTSS 20(AX), Y0
-	VMOVUPS      Y0, S_C2(SP)
+	VMOVUPS      Y0, S_C1(SP)
 	VBROADCASTSS 24(AX), Y0
-	VMOVUPS      Y0, S_STEP(SP)
+	VMOVUPS      Y0, S_C2(SP)
 	VBROADCASTSS 28(AX), Y0
-	VMOVUPS      Y0, S_ISB2(SP)
+	VMOVUPS      Y0, S_STEP(SP)
 	VBROADCASTSS 32(AX), Y0
+	VMOVUPS      Y0, S_ISB2(SP)
+	VBROADCASTSS 36(AX), Y0
 	VMOVUPS      Y0, S_EPS(SP)
 	BCAST32($889, S_MBASE)
 	BCAST32($1777, S_SBASE)
