@@ -2,6 +2,7 @@ package model
 
 import (
 	"gonum.org/v1/gonum/blas/gonum"
+	"slices"
 )
 
 // vec adds rows with gonum's SIMD axpy; with alpha 1 the product is exact, so
@@ -75,9 +76,9 @@ func (s *sparseGrad) row(id int32) []float32 {
 		k = int32(len(s.rows))
 		s.slot[id] = k
 		s.rows = append(s.rows, id)
-		for range s.dim {
-			s.grad = append(s.grad, 0)
-		}
+		n := len(s.grad)
+		s.grad = slices.Grow(s.grad, s.dim)[:n+s.dim]
+		clear(s.grad[n:])
 	}
 	return s.grad[int(k)*s.dim : int(k+1)*s.dim]
 }
