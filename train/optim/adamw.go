@@ -117,6 +117,11 @@ func (a *AdamW) Dense(name string, w, g []float32, lr float32) {
 func (a *AdamW) Sparse(name string, w []float32, dim int, rows []int32, grad []float32, lr float32) {
 	rowsOf := a.sparseRows(name, w, dim, rows, grad, lr)
 	workers := min(runtime.GOMAXPROCS(0), 4, len(rows)*dim/(1<<14)+1)
+	if a.cfg.Moments == FP32 && useAdamVector {
+		// One prefetching loop keeps more misses to memory in flight than
+		// two goroutines each waiting on its own (BenchmarkSparse).
+		workers = 1
+	}
 	if workers <= 1 {
 		rowsOf(0, len(rows))
 		return
