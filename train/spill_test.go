@@ -19,12 +19,7 @@ import (
 // heap at the end of the last epoch's training, over the body size.
 func spillRun(t *testing.T, dir string, lr float32) (*Result, float64) {
 	t.Helper()
-	task := loadTask(t, "digits")
-	cfg := model.Config{Arch: model.MLP, Features: task.NumFeatures, InputScale: 1.0 / 16, Dim: 1024, Hidden: 1024, Layers: 3, Classes: len(task.Labels)}
-	body, err := model.InitBody(cfg, 5)
-	if err != nil {
-		t.Fatal(err)
-	}
+	task, body := digitsMLP(t, 1024, 3, 5)
 	size := float64(bodyBytes(body))
 	opt := DefaultOptions()
 	opt.Epochs, opt.Patience, opt.MaxTrain, opt.LR, opt.SpillDir = 4, 0, 640, lr, dir
@@ -82,12 +77,12 @@ func TestSpillKeepsTheBestEpoch(t *testing.T) {
 	}
 }
 
-// tinyMLP is digits and the body of a small MLP for it.
-func tinyMLP(t *testing.T) (*data.Task, *checkpoint.File) {
+// digitsMLP is digits and the seeded body of an MLP for it, dim wide.
+func digitsMLP(t *testing.T, dim, layers int, seed uint64) (*data.Task, *checkpoint.File) {
 	t.Helper()
 	task := loadTask(t, "digits")
-	cfg := model.Config{Arch: model.MLP, Features: task.NumFeatures, InputScale: 1.0 / 16, Dim: 64, Hidden: 64, Layers: 2, Classes: len(task.Labels)}
-	body, err := model.InitBody(cfg, 3)
+	cfg := model.Config{Arch: model.MLP, Features: task.NumFeatures, InputScale: 1.0 / 16, Dim: dim, Hidden: dim, Layers: layers, Classes: len(task.Labels)}
+	body, err := model.InitBody(cfg, seed)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +92,7 @@ func tinyMLP(t *testing.T) (*data.Task, *checkpoint.File) {
 // A spill file changed or cut after it was written is an error naming
 // the file, not weights read back wrong.
 func TestSpillDetectsChange(t *testing.T) {
-	task, body := tinyMLP(t)
+	task, body := digitsMLP(t, 64, 2, 3)
 	damage := map[string]func(f *os.File) error{
 		"changed": func(f *os.File) error { _, err := f.WriteAt([]byte{0xff, 0xfe}, 1000); return err },
 		"cut":     func(f *os.File) error { return f.Truncate(4000) },
@@ -147,7 +142,7 @@ func TestSpillDetectsChange(t *testing.T) {
 // A spill directory that cannot take the file stops training with an
 // error naming it.
 func TestSpillDirMissing(t *testing.T) {
-	task, body := tinyMLP(t)
+	task, body := digitsMLP(t, 64, 2, 3)
 	opt := DefaultOptions()
 	opt.Epochs, opt.Patience, opt.MaxTrain = 2, 0, 200
 	opt.SpillDir = t.TempDir() + "/missing"
