@@ -83,6 +83,12 @@ type Config struct {
 	// fit in it: a node short of memory closes later instead of being
 	// killed.
 	MemoryBudget int64
+	// AutoMoments picks the AdamW moment precision of each round's
+	// training from MemoryBudget: fp32, else bf16, else int8, the first
+	// whose estimated training memory (train.PeakBytes) fits in the
+	// budget beside the rest of the live heap. Without a budget, or when
+	// false, the training options' own precision is used.
+	AutoMoments bool
 }
 
 // DefaultConfig returns a node configuration with default listen and API addresses.

@@ -14,6 +14,7 @@ import (
 	"github.com/coldnode/coldnode/train/checkpoint"
 	"github.com/coldnode/coldnode/train/data"
 	"github.com/coldnode/coldnode/train/deltaenc"
+	"github.com/coldnode/coldnode/train/optim"
 	"github.com/ipfs/go-cid"
 )
 
@@ -67,9 +68,13 @@ type trainer struct {
 	opt      train.Options
 	maxDelta int64
 	enc      deltaenc.Encoding // how the delta file is written
-	log      *slog.Logger
-	metrics  *Metrics
-	progress *Progress
+	// autoMoments picks each round's moment precision to fit budget
+	// (Config.AutoMoments, Config.MemoryBudget).
+	autoMoments bool
+	budget      int64
+	log         *slog.Logger
+	metrics     *Metrics
+	progress    *Progress
 }
 
 // run serves jobs until ctx ends or jobs is closed.
@@ -192,13 +197,16 @@ func (t *trainer) baseLimit() int64 { return 4*t.maxDelta + (64 << 20) }
 // copied into the weights (another).
 func (t *trainer) finetune(ctx context.Context, job trainJob) (*train.Result, error) {
 	releaseMemory()
+	live := liveHeap() // measured by the collection just run, without the base
 	base, err := t.loadBase(ctx, job.Base)
 	if err != nil {
 		return nil, err
 	}
 	opt := t.opt
 	opt.Seed = t.opt.Seed*1_000_003 + job.Round
-	t.log.Info("training", "round", job.Round, "base", job.Base, "task", t.task.Name, "examples", t.examples(), "epochs", opt.Epochs)
+	opt.Moments = t.moments(job, parameters(base), live, opt.Moments)
+	t.log.Info("training", "round", job.Round, "base", job.Base, "task", t.task.Name, "examples", t.examples(),
+		"epochs", opt.Epochs, "moments", opt.Moments)
 	faultPoint("train")
 	res, err := train.Finetune(ctx, base, t.task, opt, t.onProgress(job))
 	t.progress.Done()
@@ -209,6 +217,34 @@ func (t *trainer) finetune(ctx context.Context, job trainJob) (*train.Result, er
 	t.log.Info("trained", "round", job.Round, "task", t.task.Name, "test_acc", fmt.Sprintf("%.4f", res.Test.Accuracy),
 		"examples_per_s", fmt.Sprintf("%.0f", float64(res.Examples)/max(res.Elapsed.Seconds(), 1e-9)))
 	return res, nil
+}
+
+// moments is the moment precision of job's training of n parameters: the
+// options' own p, or with autoMoments the most precise whose training
+// (train.PeakBytes) fits in the memory budget beside the live heap, live,
+// measured before the base was read (the base becomes the weights, which
+// PeakBytes counts).
+func (t *trainer) moments(job trainJob, n, live int64, p optim.Precision) optim.Precision {
+	if !t.autoMoments || t.budget <= 0 {
+		return p
+	}
+	chosen, fits := train.FittingMoments(n, t.budget-live)
+	if !fits {
+		t.log.Warn("training may not fit in the memory budget, even with int8 moments", "round", job.Round,
+			"budget_mib", t.budget>>20, "live_heap_mib", live>>20, "training_mib", train.PeakBytes(n, chosen)>>20)
+	}
+	return chosen
+}
+
+// parameters counts the values of f's tensors.
+func parameters(f *checkpoint.File) int64 {
+	var n int64
+	for _, t := range f.Tensors {
+		if size, err := t.DType.Size(); err == nil {
+			n += int64(len(t.Data) / size)
+		}
+	}
+	return n
 }
 
 func (t *trainer) onProgress(job trainJob) func(train.Progress) {

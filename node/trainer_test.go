@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/coldnode/coldnode/train/checkpoint"
 	"github.com/coldnode/coldnode/train/data"
 	"github.com/coldnode/coldnode/train/deltaenc"
+	"github.com/coldnode/coldnode/train/optim"
 	"github.com/ipfs/go-cid"
 )
 
@@ -132,4 +134,90 @@ func expectedDelta(t *testing.T, baseBytes []byte, task *data.Task, opt train.Op
 		t.Fatal(err)
 	}
 	return b
+}
+
+// With AutoMoments the trainer trains each round with the most precise
+// moments whose estimated training fits the memory budget beside the live
+// heap, says so when even int8 does not fit, and keeps the options' own
+// precision without a budget or the setting.
+func TestTrainerPicksMomentsForTheBudget(t *testing.T) {
+	base, err := train.NewBody("mlp", tinyTask(), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const live = 1000
+	n := parameters(base)
+	var want int64
+	for _, ten := range base.Tensors {
+		v := int64(1)
+		for _, d := range ten.Shape {
+			v *= int64(d)
+		}
+		want += v
+	}
+	if n != want || n == 0 {
+		t.Fatalf("parameters = %d, want %d (the shapes' products)", n, want)
+	}
+	for _, c := range []struct {
+		auto   bool
+		budget int64
+		want   optim.Precision
+		warns  bool
+	}{
+		{true, 0, optim.FP32, false}, {false, 1, optim.FP32, false},
+		{true, live + train.PeakBytes(n, optim.FP32), optim.FP32, false},
+		{true, live + train.PeakBytes(n, optim.FP32) - 1, optim.BF16, false},
+		{true, live + train.PeakBytes(n, optim.INT8), optim.INT8, false},
+		{true, live + train.PeakBytes(n, optim.INT8) - 1, optim.INT8, true},
+	} {
+		var log bytes.Buffer
+		tr := &trainer{autoMoments: c.auto, budget: c.budget, log: slog.New(slog.NewTextHandler(&log, nil))}
+		if got := tr.moments(trainJob{Round: 2}, n, live, optim.FP32); got != c.want {
+			t.Errorf("auto %v, budget %d: moments %s, want %s", c.auto, c.budget, got, c.want)
+		}
+		if warned := strings.Contains(log.String(), "may not fit"); warned != c.warns {
+			t.Errorf("auto %v, budget %d: warned %v, want %v: %q", c.auto, c.budget, warned, c.warns, log.String())
+		}
+	}
+}
+
+// The precision picked reaches training: a budget that fits only int8
+// moments contributes the delta of an int8 training, not of an fp32 one.
+func TestTrainerTrainsWithPickedMoments(t *testing.T) {
+	task := tinyTask()
+	body, err := train.NewBody("mlp", task, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	baseBytes, err := checkpoint.Encode(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func(f func() int64) { liveHeap = f }(liveHeap)
+	liveHeap = func() int64 { return 0 }
+	opt := train.DefaultOptions()
+	opt.Epochs, opt.Patience = 2, 0
+	store := &memStore{files: map[cid.Cid][]byte{}}
+	baseCID, _ := store.ImportBytes(context.Background(), baseBytes)
+	repo, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer repo.Close()
+	tr := &trainer{repo: repo, store: store, task: task, opt: opt, maxDelta: 1 << 30, enc: deltaenc.Dense,
+		log: slog.New(slog.NewTextHandler(io.Discard, nil)), metrics: NewMetrics(), progress: NewProgress(io.Discard, false),
+		autoMoments: true, budget: train.PeakBytes(parameters(body), optim.INT8)}
+	own, err := tr.contribute(context.Background(), trainJob{Round: 1, Base: baseCID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := store.files[cid.MustParse(own.Delta)]
+	int8Opt := opt
+	int8Opt.Moments = optim.INT8
+	if !bytes.Equal(got, expectedDelta(t, baseBytes, task, int8Opt, deltaenc.Dense)) {
+		t.Fatal("the delta is not that of an int8-moment training")
+	}
+	if bytes.Equal(got, expectedDelta(t, baseBytes, task, opt, deltaenc.Dense)) {
+		t.Fatal("int8 and fp32 trainings gave the same delta: the test cannot tell them apart")
+	}
 }

@@ -42,7 +42,8 @@ func newMachine(genesis []byte, key signerKey, cfg Config) (*consensus.Machine, 
 func (rt *runtime) startWorkers(ctx context.Context) {
 	n := rt.n
 	tr := &trainer{repo: n.repo, store: rt.store, task: n.task, opt: n.trainOptions(),
-		maxDelta: rt.genesis.Params.MaxDelta, log: n.log, metrics: n.metrics, progress: n.progress}
+		maxDelta: rt.genesis.Params.MaxDelta, log: n.log, metrics: n.metrics, progress: n.progress,
+		autoMoments: n.cfg.AutoMoments, budget: n.cfg.MemoryBudget}
 	tr.enc, _ = n.cfg.deltaEncoding() // checked by Validate
 	rt.wg.Add(2)
 	go func() {

@@ -40,7 +40,7 @@ func init() {
 				&cli.BoolFlag{Name: "verbose", Usage: "start the nodes with --verbose (debug lines time checks and fusions)"},
 				&cli.StringFlag{Name: "memlimit", Usage: "each node's --memlimit: auto, off or a size such as 600MiB (default: the node's, auto)"},
 				&cli.BoolFlag{Name: "profile", Usage: "write each node's CPU profile next to its log (use with --dir)"},
-				&cli.StringFlag{Name: "moments", Usage: "every node's AdamW moment precision: fp32, bf16 or int8 (default: the node's default)"},
+				&cli.StringFlag{Name: "moments", Usage: "every node's AdamW moment precision: fp32, bf16, int8 or auto (default: the node's default, auto)"},
 				&cli.BoolFlag{Name: "check-after-training", Usage: "start every node with --check-after-training"},
 				&cli.StringFlag{Name: "delta-encoding", Usage: "every node's --delta-encoding, e.g. rows+int8 (default: the node's default, rows+int8+zstd)"},
 				&cli.BoolFlag{Name: "memprofile", Usage: "write each node's heap profile at its largest live heap next to its log, and its peak RSS split into the log (use with --dir)"},

@@ -30,8 +30,9 @@ func init() {
 			&cli.IntFlag{Name: "limit", Usage: "train on at most N examples per round (0: all)"},
 			&cli.IntFlag{Name: "epochs", Usage: "local finetuning epochs per round (0: the trainer's default)"},
 			&cli.Int64Flag{Name: "seed", Value: d.Seed, Usage: "seed of local training"},
-			&cli.StringFlag{Name: "moments", Value: optim.FP32.String(), Usage: "AdamW moment precision of local training: fp32, bf16 (half the optimiser's memory) or int8 (a quarter: 8-bit block-wise codes)",
-				Action: func(_ *cli.Context, s string) error { _, err := optim.ParsePrecision(s); return err }},
+			&cli.StringFlag{Name: "moments", Value: "auto", Usage: "AdamW moment precision of local training: fp32, bf16 (half the optimiser's memory), int8 (a quarter: 8-bit block-wise codes), " +
+				"or auto: each round the most precise of these whose training fits in the memory budget (--memlimit when a size, else 90% of the machine's memory)",
+				Action: func(_ *cli.Context, s string) error { return checkMoments(s) }},
 			&cli.StringFlag{Name: "delta-encoding", Value: d.DeltaEncoding, Usage: "how this node writes its deltas: dense, fp16, bf16, int8, with rows+ (touched rows only) and +zstd, e.g. rows+int8+zstd; peers fuse any mix"},
 			&cli.DurationFlag{Name: "genesis-timeout", Value: d.GenesisTimeout, Usage: "how long to look for the swarm's genesis among peers when joining"},
 			&cli.IntFlag{Name: "gc-every", Value: d.GCEvery, Usage: "collect garbage every N rounds (0: never; see `coldnode repo gc`)"},
@@ -105,6 +106,7 @@ func startConfig(c *cli.Context) node.Config {
 	cfg.DeltaEncoding = c.String("delta-encoding")
 	cfg.GCEvery, cfg.LowPeers = c.Int("gc-every"), c.Int("low-peers")
 	cfg.CheckAfterTraining = c.Bool("check-after-training")
+	cfg.AutoMoments = c.String("moments") == "auto"
 	return cfg
 }
 
@@ -117,13 +119,22 @@ func startLogger(c *cli.Context) *slog.Logger {
 	return node.NewLogger(c.App.ErrWriter, node.IsTerminal(os.Stderr), level)
 }
 
+// checkMoments accepts --moments: auto or a precision.
+func checkMoments(s string) error {
+	if s == "auto" {
+		return nil
+	}
+	_, err := optim.ParsePrecision(s)
+	return err
+}
+
 func startOptions(c *cli.Context, log *slog.Logger) []node.Option {
 	opts := []node.Option{
 		node.WithLogger(log),
 		node.WithProgress(node.NewProgress(c.App.ErrWriter, node.IsTerminal(os.Stderr))),
 		node.WithOutput(c.App.Writer),
 	}
-	if p, err := optim.ParsePrecision(c.String("moments")); err == nil && p != optim.FP32 { // checked by the flag's Action
+	if p, err := optim.ParsePrecision(c.String("moments")); err == nil && p != optim.FP32 { // checked by the flag's Action; auto is none
 		o := train.DefaultOptions()
 		o.Moments = p
 		opts = append(opts, node.WithTrainOptions(o))

@@ -40,6 +40,19 @@ func (p Precision) String() string {
 	return fmt.Sprintf("precision(%d)", p)
 }
 
+// StateBytes is about the memory AdamW's moments take for n values at
+// precision p: two float32 (8 bytes) or two bfloat16 (4) a value, or two
+// 8-bit codes a value and two float32 scales a block of 256.
+func (p Precision) StateBytes(n int64) int64 {
+	switch p {
+	case BF16:
+		return 4 * n
+	case INT8:
+		return 2*n + 8*((n+block8-1)/block8)
+	}
+	return 8 * n
+}
+
 // ParsePrecision reads "fp32", "bf16" or "int8".
 func ParsePrecision(s string) (Precision, error) {
 	for p, name := range precisionNames {
