@@ -74,27 +74,12 @@ func (s *memStore) ImportBytes(_ context.Context, b []byte) (cid.Cid, error) {
 // and Encode give on their own, and the stored base is left as it was.
 func TestTrainerContributesTheDelta(t *testing.T) {
 	task := tinyTask()
-	body, err := train.NewBody("mlp", task, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	baseBytes, err := checkpoint.Encode(body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, baseBytes := tinyBase(t, task)
 	opt := train.DefaultOptions()
 	opt.Epochs, opt.Patience = 3, 0
 	for _, enc := range []deltaenc.Encoding{deltaenc.Dense, deltaenc.Default} {
 		t.Run(enc.String(), func(t *testing.T) {
-			store := &memStore{files: map[cid.Cid][]byte{}}
-			baseCID, _ := store.ImportBytes(context.Background(), baseBytes)
-			repo, err := Open(t.TempDir())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer repo.Close()
-			tr := &trainer{repo: repo, store: store, task: task, opt: opt, maxDelta: 1 << 30, enc: enc,
-				log: slog.New(slog.NewTextHandler(io.Discard, nil)), metrics: NewMetrics(), progress: NewProgress(io.Discard, false)}
+			tr, store, baseCID := testTrainer(t, task, opt, enc, baseBytes)
 			own, err := tr.contribute(context.Background(), trainJob{Round: 1, Base: baseCID})
 			if err != nil {
 				t.Fatal(err)
@@ -112,6 +97,36 @@ func TestTrainerContributesTheDelta(t *testing.T) {
 			}
 		})
 	}
+}
+
+// tinyBase is a genesis body for task and its encoded file.
+func tinyBase(t *testing.T, task *data.Task) (*checkpoint.File, []byte) {
+	t.Helper()
+	body, err := train.NewBody("mlp", task, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := checkpoint.Encode(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return body, b
+}
+
+// testTrainer is a trainer of task over an in-memory store holding the
+// base file baseBytes, with a repository in a temporary directory.
+func testTrainer(t *testing.T, task *data.Task, opt train.Options, enc deltaenc.Encoding, baseBytes []byte) (*trainer, *memStore, cid.Cid) {
+	t.Helper()
+	store := &memStore{files: map[cid.Cid][]byte{}}
+	baseCID, _ := store.ImportBytes(context.Background(), baseBytes)
+	repo, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { repo.Close() })
+	tr := &trainer{repo: repo, store: store, task: task, opt: opt, maxDelta: 1 << 30, enc: enc,
+		log: slog.New(slog.NewTextHandler(io.Discard, nil)), metrics: NewMetrics(), progress: NewProgress(io.Discard, false)}
+	return tr, store, baseCID
 }
 
 func expectedDelta(t *testing.T, baseBytes []byte, task *data.Task, opt train.Options, enc deltaenc.Encoding) []byte {
@@ -141,10 +156,7 @@ func expectedDelta(t *testing.T, baseBytes []byte, task *data.Task, opt train.Op
 // heap, says so when even int8 does not fit, and keeps the options' own
 // precision without a budget or the setting.
 func TestTrainerPicksMomentsForTheBudget(t *testing.T) {
-	base, err := train.NewBody("mlp", tinyTask(), 3)
-	if err != nil {
-		t.Fatal(err)
-	}
+	base, _ := tinyBase(t, tinyTask())
 	const live = 1000
 	n := parameters(base)
 	var want int64
@@ -185,28 +197,13 @@ func TestTrainerPicksMomentsForTheBudget(t *testing.T) {
 // moments contributes the delta of an int8 training, not of an fp32 one.
 func TestTrainerTrainsWithPickedMoments(t *testing.T) {
 	task := tinyTask()
-	body, err := train.NewBody("mlp", task, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	baseBytes, err := checkpoint.Encode(body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	body, baseBytes := tinyBase(t, task)
 	defer func(f func() int64) { liveHeap = f }(liveHeap)
 	liveHeap = func() int64 { return 0 }
 	opt := train.DefaultOptions()
 	opt.Epochs, opt.Patience = 2, 0
-	store := &memStore{files: map[cid.Cid][]byte{}}
-	baseCID, _ := store.ImportBytes(context.Background(), baseBytes)
-	repo, err := Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer repo.Close()
-	tr := &trainer{repo: repo, store: store, task: task, opt: opt, maxDelta: 1 << 30, enc: deltaenc.Dense,
-		log: slog.New(slog.NewTextHandler(io.Discard, nil)), metrics: NewMetrics(), progress: NewProgress(io.Discard, false),
-		autoMoments: true, budget: train.PeakBytes(parameters(body), optim.INT8)}
+	tr, store, baseCID := testTrainer(t, task, opt, deltaenc.Dense, baseBytes)
+	tr.autoMoments, tr.budget = true, train.PeakBytes(parameters(body), optim.INT8)
 	own, err := tr.contribute(context.Background(), trainJob{Round: 1, Base: baseCID})
 	if err != nil {
 		t.Fatal(err)
