@@ -7,7 +7,10 @@ import "github.com/coldnode/coldnode/train/optim"
 // (4 bytes a value each), AdamW's moments (p.StateBytes) and a quarter of
 // a body for activations and the training programs. The quarter is what
 // a 10M-parameter MLP at batch 64 measured (0.25-0.4x, docs/benchmarks.md
-// "Where training memory goes"); wider models need less. The best epoch
+// "Where training memory goes"); wider models need less, and a model
+// whose embedding table gets sparse row gradients (bag, encoder) holds
+// far less than a body of gradients, so for those this is an upper
+// bound. The best epoch
 // kept for early stopping is not counted: it waits in a file when
 // Options.SpillDir is set.
 func PeakBytes(n int64, p optim.Precision) int64 {
