@@ -96,13 +96,13 @@ func (a *AdamW) Dense(name string, w, g []float32, lr float32) {
 		a.update(w, m, v, g, lr, decay)
 		return
 	}
-	for i := range w {
-		w[i] = float32(w[i] * decay)
-	}
 	if a.cfg.Moments == BF16 {
 		m, v := a.state16(name, len(w))
-		a.update16(w, m, v, g, lr, a.roundKey(name, 0))
+		a.update16(w, m, v, g, lr, decay, a.roundKey(name, 0))
 		return
+	}
+	for i := range w {
+		w[i] = float32(w[i] * decay)
 	}
 	a.update8Parallel(w, g, a.state8For(name, len(w), len(w)), lr, a.roundKey(name, 0))
 }
@@ -138,21 +138,23 @@ func (a *AdamW) Sparse(name string, w []float32, dim int, rows []int32, grad []f
 func (a *AdamW) sparseRows(name string, w []float32, dim int, rows []int32, grad []float32, lr float32) func(from, to int) {
 	if a.cfg.Moments == INT8 {
 		st := a.state8For(name, len(w), dim)
+		hash := nameHash(name)
 		return func(from, to int) {
 			for k := from; k < to; k++ {
 				lo, hi := int(rows[k])*dim, int(rows[k]+1)*dim
-				key := a.roundKey(name, uint64(rows[k])+1)
+				key := a.rowKey(hash, uint64(rows[k])+1)
 				a.update8(w[lo:hi], grad[k*dim:(k+1)*dim], st, int(rows[k]), lr, key)
 			}
 		}
 	}
 	if a.cfg.Moments == BF16 {
 		m, v := a.state16(name, len(w))
+		hash := nameHash(name)
 		return func(from, to int) {
 			for k := from; k < to; k++ {
 				lo, hi := int(rows[k])*dim, int(rows[k]+1)*dim
-				key := a.roundKey(name, uint64(rows[k])+1)
-				a.update16(w[lo:hi], m[lo:hi], v[lo:hi], grad[k*dim:(k+1)*dim], lr, key)
+				key := a.rowKey(hash, uint64(rows[k])+1)
+				a.update16(w[lo:hi], m[lo:hi], v[lo:hi], grad[k*dim:(k+1)*dim], lr, 1, key)
 			}
 		}
 	}

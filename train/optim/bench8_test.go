@@ -32,7 +32,7 @@ func BenchmarkDense(b *testing.B) {
 // many), per precision; the tables are far larger than the caches, so
 // this measures how well the update hides misses to memory.
 func BenchmarkSparse(b *testing.B) {
-	for _, p := range []Precision{FP32, INT8} {
+	for _, p := range []Precision{FP32, BF16, INT8} {
 		b.Run(p.String(), func(b *testing.B) {
 			const rows, dim, touched = 131072, 64, 1000
 			cfg := DefaultConfig()

@@ -66,9 +66,20 @@ func ParsePrecision(s string) (Precision, error) {
 // roundKey seeds the rounding bits of one tensor (row 0) or one embedding
 // row (row r+1) at the current step.
 func (a *AdamW) roundKey(name string, row uint64) uint64 {
+	return a.rowKey(nameHash(name), row)
+}
+
+// nameHash is the FNV-1a hash of a tensor's name that roundKey starts from.
+func nameHash(name string) uint64 {
 	h := fnv.New64a()
 	h.Write([]byte(name))
-	return mix(h.Sum64() ^ mix(uint64(a.step)^row*0x9e3779b97f4a7c15))
+	return h.Sum64()
+}
+
+// rowKey is roundKey with the name's hash already taken (nameHash), for
+// loops over the rows of one table.
+func (a *AdamW) rowKey(hash, row uint64) uint64 {
+	return mix(hash ^ mix(uint64(a.step)^row*0x9e3779b97f4a7c15))
 }
 
 // mix is SplitMix64's finaliser.
@@ -79,23 +90,27 @@ func mix(z uint64) uint64 {
 }
 
 // update16 is update with moments stored in bfloat16: the arithmetic of
-// update on the widened moments, then each moment rounded stochastically
-// with 16 random bits (element i of the run keyed by key).
-func (a *AdamW) update16(w []float32, m, v []uint16, g []float32, lr float32, key uint64) {
-	b1, b2, c1, c2 := a.cfg.Beta1, a.cfg.Beta2, 1-a.cfg.Beta1, 1-a.cfg.Beta2
-	step := lr / a.bc1
-	isb2 := float32(1 / math.Sqrt(float64(a.bc2)))
-	eps := a.cfg.Eps
+// update (with the weight decay w *= decay, 1: none) on the widened
+// moments, then each moment rounded stochastically with 16 random bits
+// (element i of the run keyed by key).
+func (a *AdamW) update16(w []float32, m, v []uint16, g []float32, lr, decay float32, key uint64) {
+	p := a.params32(lr, decay)
 	m, v, g = m[:len(w)], v[:len(w)], g[:len(w)]
-	state := key
-	for i, gi := range g {
-		mi := float32(b1*widen(m[i])) + float32(c1*gi)
-		vi := float32(b2*widen(v[i])) + float32(float32(c2*gi)*gi)
+	done := 0
+	if useAdamVector && len(w) >= 8 {
+		adam16AVX2(w, m, v, g, &p, key)
+		done = len(w) &^ 7
+	}
+	state := key + uint64(done)*0x9e3779b97f4a7c15
+	for i := done; i < len(w); i++ {
+		gi := g[i]
+		mi := float32(p.b1*widen(m[i])) + float32(p.c1*gi)
+		vi := float32(p.b2*widen(v[i])) + float32(float32(p.c2*gi)*gi)
 		state += 0x9e3779b97f4a7c15
 		r := mix(state)
 		m[i], v[i] = narrow(mi, uint32(r)), narrow(vi, uint32(r>>32))
-		den := float32(float32(math.Sqrt(float64(vi)))*isb2) + eps
-		w[i] -= float32(step*mi) / den
+		den := float32(float32(math.Sqrt(float64(vi)))*p.isb2) + p.eps
+		w[i] = float32(w[i]*p.decay) - float32(p.step*mi)/den
 	}
 }
 

@@ -2,8 +2,8 @@ package optim
 
 import "golang.org/x/sys/cpu"
 
-// haveVector reports whether the AVX2 loops (adamAVX2, step8AVX2,
-// code8AVX2) can run here.
+// haveVector reports whether the AVX2 loops (adamAVX2, adamRowsAVX2,
+// adam16AVX2, step8AVX2, code8AVX2) can run here.
 var haveVector = cpu.X86.HasAVX2
 
 // step8AVX2 is step8's loop over the first len(mc) &^ 7 values, with the
@@ -33,3 +33,11 @@ func adamAVX2(w, m, v, g []float32, p *paramsF32)
 //
 //go:noescape
 func adamRowsAVX2(w, m, v, g []float32, rows []int32, dim int, p *paramsF32)
+
+// adam16AVX2 is update16's loop over the first len(w) &^ 7 values, with
+// the same float32 operations in the same order and the random bits of
+// value i from mix(key + (i+1)*0x9e3779b97f4a7c15), so the same bits.
+// m, v and g must be at least as long as w.
+//
+//go:noescape
+func adam16AVX2(w []float32, m, v []uint16, g []float32, p *paramsF32, key uint64)

@@ -1,6 +1,7 @@
 #include "textflag.h"
 
-// AVX2 forms of update (adamw.go), step8 and code8 (moments8.go): eight
+// AVX2 forms of update (adamw.go), update16 (moments16.go), step8 and
+// code8 (moments8.go): eight
 // values per iteration with the Go loops' IEEE single-precision
 // operations, each rounded on its own, in the same order, so the results
 // are the same bits.
@@ -19,6 +20,47 @@
 	MOVQ         AX, X0     \
 	VPBROADCASTQ X0, Y0     \
 	VMOVDQU      Y0, off(SP)
+
+// Frame of adam16AVX2: mix's constants where MIX reads them (C_C1LO to
+// C_C2HI), the bfloat16 masks, the counters' step, the parameters
+// (paramsF32, in its field order) and room for the first counters.
+#define H_LOW16 128
+#define H_EXP 160
+#define H_MANT 192
+#define H_ONE 224
+#define H_INC 256
+#define H_DECAY 288
+#define H_B1 320
+#define H_B2 352
+#define H_C1 384
+#define H_C2 416
+#define H_STEP 448
+#define H_ISB2 480
+#define H_EPS 512
+#define H_KEYS 544
+
+// NARROW16 is narrow (moments16.go) on each 32-bit lane of X, a float32,
+// with the low 16 bits of R's lanes: D's lanes get the bfloat16 codes.
+// A lane whose exponent is all ones (Inf, NaN) keeps its top half, its
+// lowest bit set if its mantissa is not zero; any other lane gets the top
+// half of its bits plus R's. T and U are scratch; Z holds zeros.
+#define NARROW16(X, R, D, T, U, Z) \
+	VPAND     H_LOW16(SP), R, D \
+	VPADDD    X, D, D           \
+	VPSRLD    $16, D, D         \
+	VPAND     H_MANT(SP), X, T  \
+	VPCMPEQD  Z, T, T           \
+	VPANDN    H_ONE(SP), T, T   \
+	VPSRLD    $16, X, U         \
+	VPOR      T, U, U           \
+	VPAND     H_EXP(SP), X, T   \
+	VPCMPEQD  H_EXP(SP), T, T   \
+	VPBLENDVB T, U, D, D
+
+// PARAM broadcasts the float32 at off(AX) into the frame slot at slot(SP).
+#define PARAM(off, slot) \
+	VBROADCASTSS off(AX), Y0 \
+	VMOVUPS      Y0, slot(SP)
 
 // Frame of step8AVX2: the parameters (params8: the two scales at 0 and 4,
 // then paramsF32 from 8, its decay unused), then the grids' offsets and
@@ -425,5 +467,118 @@ rloop:
 	JNZ  rrow
 
 rdone:
+	VZEROUPPER
+	RET
+
+// func adam16AVX2(w []float32, m, v []uint16, g []float32, p *paramsF32, key uint64)
+TEXT ·adam16AVX2(SB), $608-112
+	BCAST64($0x1ce4e5b9, C_C1LO)
+	BCAST64($0xbf58476d, C_C1HI)
+	BCAST64($0x133111eb, C_C2LO)
+	BCAST64($0x94d049bb, C_C2HI)
+	BCAST32($0xffff, H_LOW16)
+	BCAST32($0x7f800000, H_EXP)
+	BCAST32($0x7fffff, H_MANT)
+	BCAST32($1, H_ONE)
+	MOVQ         p+96(FP), AX
+	PARAM(0, H_DECAY)
+	PARAM(4, H_B1)
+	PARAM(8, H_B2)
+	PARAM(12, H_C1)
+	PARAM(16, H_C2)
+	PARAM(20, H_STEP)
+	PARAM(24, H_ISB2)
+	PARAM(28, H_EPS)
+
+	// the random-bit counters of values 0-3 (Y8) and 4-7 (Y9)
+	MOVQ         key+104(FP), AX
+	MOVQ         $0x9e3779b97f4a7c15, BX
+	ADDQ         BX, AX
+	MOVQ         AX, H_KEYS+0(SP)
+	ADDQ         BX, AX
+	MOVQ         AX, H_KEYS+8(SP)
+	ADDQ         BX, AX
+	MOVQ         AX, H_KEYS+16(SP)
+	ADDQ         BX, AX
+	MOVQ         AX, H_KEYS+24(SP)
+	ADDQ         BX, AX
+	MOVQ         AX, H_KEYS+32(SP)
+	ADDQ         BX, AX
+	MOVQ         AX, H_KEYS+40(SP)
+	ADDQ         BX, AX
+	MOVQ         AX, H_KEYS+48(SP)
+	ADDQ         BX, AX
+	MOVQ         AX, H_KEYS+56(SP)
+	VMOVDQU      H_KEYS+0(SP), Y8
+	VMOVDQU      H_KEYS+32(SP), Y9
+	SHLQ         $3, BX
+	MOVQ         BX, X0
+	VPBROADCASTQ X0, Y0
+	VMOVDQU      Y0, H_INC(SP)
+	VPXOR        Y13, Y13, Y13
+
+	MOVQ         w_base+0(FP), DI
+	MOVQ         w_len+8(FP), CX
+	MOVQ         m_base+24(FP), SI
+	MOVQ         v_base+48(FP), DX
+	MOVQ         g_base+72(FP), R8
+	SHRQ         $3, CX
+	JZ           hdone
+
+hloop:
+	// r = mix(counter): low halves in Y2, high halves in Y3, value order
+	VMOVDQA      Y8, Y0
+	MIX(Y0, Y4, Y5)
+	VMOVDQA      Y9, Y1
+	MIX(Y1, Y4, Y5)
+	VSHUFPS      $0x88, Y1, Y0, Y2
+	VPERMQ       $0xd8, Y2, Y2
+	VSHUFPS      $0xdd, Y1, Y0, Y3
+	VPERMQ       $0xd8, Y3, Y3
+	VPADDQ       H_INC(SP), Y8, Y8
+	VPADDQ       H_INC(SP), Y9, Y9
+
+	// m = b1*m + c1*g (Y4), v = b2*v + (c2*g)*g (Y5), from the widened codes
+	VMOVUPS      (R8), Y0
+	VPMOVZXWD    (SI), Y4
+	VPSLLD       $16, Y4, Y4
+	VMULPS       H_B1(SP), Y4, Y4
+	VMULPS       H_C1(SP), Y0, Y1
+	VADDPS       Y1, Y4, Y4
+	VPMOVZXWD    (DX), Y5
+	VPSLLD       $16, Y5, Y5
+	VMULPS       H_B2(SP), Y5, Y5
+	VMULPS       H_C2(SP), Y0, Y1
+	VMULPS       Y0, Y1, Y1
+	VADDPS       Y1, Y5, Y5
+
+	// the codes carried: m with the low halves of r, v with the high
+	NARROW16(Y4, Y2, Y6, Y10, Y11, Y13)
+	NARROW16(Y5, Y3, Y7, Y10, Y11, Y13)
+	VPACKUSDW    Y7, Y6, Y6
+	VPERMQ       $0xd8, Y6, Y6
+	VMOVDQU      X6, (SI)
+	VEXTRACTI128 $1, Y6, X7
+	VMOVDQU      X7, (DX)
+
+	// w = w*decay - (step*m) / (sqrt(v)*isb2 + eps)
+	VSQRTPS      Y5, Y5
+	VMULPS       H_ISB2(SP), Y5, Y5
+	VADDPS       H_EPS(SP), Y5, Y5
+	VMULPS       H_STEP(SP), Y4, Y4
+	VDIVPS       Y5, Y4, Y4
+	VMOVUPS      (DI), Y1
+	VMULPS       H_DECAY(SP), Y1, Y1
+	VSUBPS       Y4, Y1, Y1
+	VMOVUPS      Y1, (DI)
+
+	ADDQ         $32, DI
+	ADDQ         $16, SI
+	ADDQ         $16, DX
+	ADDQ         $32, R8
+	DECQ         CX
+	JNZ          hloop
+
+hdone:
 	VZEROUPPER
 	RET
