@@ -151,11 +151,7 @@ func (a *AdamW) sparseRows(name string, w []float32, dim int, rows []int32, grad
 		m, v := a.state16(name, len(w))
 		hash := nameHash(name)
 		return func(from, to int) {
-			for k := from; k < to; k++ {
-				lo, hi := int(rows[k])*dim, int(rows[k]+1)*dim
-				key := a.rowKey(hash, uint64(rows[k])+1)
-				a.update16(w[lo:hi], m[lo:hi], v[lo:hi], grad[k*dim:(k+1)*dim], lr, 1, key)
-			}
+			a.update16Rows(w, m, v, dim, rows[from:to], grad[from*dim:to*dim], lr, hash)
 		}
 	}
 	m, v := a.state(name, len(w))
@@ -184,6 +180,26 @@ func (a *AdamW) updateRows(w, m, v []float32, dim int, rows []int32, grad []floa
 	for k, r := range rows {
 		lo, hi := int(r)*dim, int(r+1)*dim
 		p.run(w[lo:hi], m[lo:hi], v[lo:hi], grad[k*dim:(k+1)*dim])
+	}
+}
+
+// update16Rows is update16 without weight decay on each of rows of the
+// rows x dim tables w, m and v, grad holding dim values per row in the
+// order of rows, row r keyed by rowKey(hash, r+1).
+func (a *AdamW) update16Rows(w []float32, m, v []uint16, dim int, rows []int32, grad []float32, lr float32, hash uint64) {
+	keys := make([]uint64, len(rows))
+	for k, r := range rows {
+		keys[k] = a.rowKey(hash, uint64(r)+1)
+	}
+	if useAdamVector && dim > 0 && dim%8 == 0 && rowsWithin(rows, len(w)/dim) &&
+		len(m) >= len(w) && len(v) >= len(w) && len(grad) >= len(rows)*dim {
+		p := a.params32(lr, 1)
+		adam16RowsAVX2(w, m, v, grad, rows, dim, &p, keys)
+		return
+	}
+	for k, r := range rows {
+		lo, hi := int(r)*dim, int(r+1)*dim
+		a.update16(w[lo:hi], m[lo:hi], v[lo:hi], grad[k*dim:(k+1)*dim], lr, 1, keys[k])
 	}
 }
 

@@ -41,3 +41,11 @@ func adamRowsAVX2(w, m, v, g []float32, rows []int32, dim int, p *paramsF32)
 //
 //go:noescape
 func adam16AVX2(w []float32, m, v []uint16, g []float32, p *paramsF32, key uint64)
+
+// adam16RowsAVX2 is update16 on each of rows of the rows x dim tables w,
+// m and v, keyed by keys (one per row), g holding dim values per row in
+// the order of rows. dim must be a positive multiple of 8 and every row
+// in range: the caller checks.
+//
+//go:noescape
+func adam16RowsAVX2(w []float32, m, v []uint16, g []float32, rows []int32, dim int, p *paramsF32, keys []uint64)

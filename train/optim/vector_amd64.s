@@ -470,115 +470,182 @@ rdone:
 	VZEROUPPER
 	RET
 
+// COUNTERS16 sets the random-bit counters of values 0-3 (Y8) and 4-7
+// (Y9) to key + (i+1)*0x9e3779b97f4a7c15 for the key in AX, with BX
+// holding 0x9e3779b97f4a7c15; it leaves AX moved on by eight steps.
+#define COUNTERS16 \
+	ADDQ    BX, AX               \
+	MOVQ    AX, H_KEYS+0(SP)     \
+	ADDQ    BX, AX               \
+	MOVQ    AX, H_KEYS+8(SP)     \
+	ADDQ    BX, AX               \
+	MOVQ    AX, H_KEYS+16(SP)    \
+	ADDQ    BX, AX               \
+	MOVQ    AX, H_KEYS+24(SP)    \
+	ADDQ    BX, AX               \
+	MOVQ    AX, H_KEYS+32(SP)    \
+	ADDQ    BX, AX               \
+	MOVQ    AX, H_KEYS+40(SP)    \
+	ADDQ    BX, AX               \
+	MOVQ    AX, H_KEYS+48(SP)    \
+	ADDQ    BX, AX               \
+	MOVQ    AX, H_KEYS+56(SP)    \
+	VMOVDQU H_KEYS+0(SP), Y8     \
+	VMOVDQU H_KEYS+32(SP), Y9
+
+// SETUP16 fills adam16's frame (the paramsF32 at (AX)) and sets Y13 to
+// zeros and BX to the counters' step.
+#define SETUP16 \
+	PARAM(0, H_DECAY)                 \
+	PARAM(4, H_B1)                    \
+	PARAM(8, H_B2)                    \
+	PARAM(12, H_C1)                   \
+	PARAM(16, H_C2)                   \
+	PARAM(20, H_STEP)                 \
+	PARAM(24, H_ISB2)                 \
+	PARAM(28, H_EPS)                  \
+	BCAST64($0x1ce4e5b9, C_C1LO)      \
+	BCAST64($0xbf58476d, C_C1HI)      \
+	BCAST64($0x133111eb, C_C2LO)      \
+	BCAST64($0x94d049bb, C_C2HI)      \
+	BCAST32($0xffff, H_LOW16)         \
+	BCAST32($0x7f800000, H_EXP)       \
+	BCAST32($0x7fffff, H_MANT)        \
+	BCAST32($1, H_ONE)                \
+	MOVQ    $0xf1bbcdcbfa53e0a8, AX   \
+	MOVQ    AX, X0                    \
+	VPBROADCASTQ X0, Y0               \
+	VMOVDQU Y0, H_INC(SP)             \
+	MOVQ    $0x9e3779b97f4a7c15, BX   \
+	VPXOR   Y13, Y13, Y13
+
+// ADAM16 is update16 on the eight values at (DI) (w), (SI) (m), (DX) (v)
+// and (R8) (g), with the counters in Y8 and Y9, and moves the counters
+// and the four pointers on.
+#define ADAM16 \
+	VMOVDQA      Y8, Y0                   \
+	MIX(Y0, Y4, Y5)                       \
+	VMOVDQA      Y9, Y1                   \
+	MIX(Y1, Y4, Y5)                       \
+	VSHUFPS      $0x88, Y1, Y0, Y2        \
+	VPERMQ       $0xd8, Y2, Y2            \
+	VSHUFPS      $0xdd, Y1, Y0, Y3        \
+	VPERMQ       $0xd8, Y3, Y3            \
+	VPADDQ       H_INC(SP), Y8, Y8        \
+	VPADDQ       H_INC(SP), Y9, Y9        \
+	VMOVUPS      (R8), Y0                 \
+	VPMOVZXWD    (SI), Y4                 \
+	VPSLLD       $16, Y4, Y4              \
+	VMULPS       H_B1(SP), Y4, Y4         \
+	VMULPS       H_C1(SP), Y0, Y1         \
+	VADDPS       Y1, Y4, Y4               \
+	VPMOVZXWD    (DX), Y5                 \
+	VPSLLD       $16, Y5, Y5              \
+	VMULPS       H_B2(SP), Y5, Y5         \
+	VMULPS       H_C2(SP), Y0, Y1         \
+	VMULPS       Y0, Y1, Y1               \
+	VADDPS       Y1, Y5, Y5               \
+	NARROW16(Y4, Y2, Y6, Y10, Y11, Y13)   \
+	NARROW16(Y5, Y3, Y7, Y10, Y11, Y13)   \
+	VPACKUSDW    Y7, Y6, Y6               \
+	VPERMQ       $0xd8, Y6, Y6            \
+	VMOVDQU      X6, (SI)                 \
+	VEXTRACTI128 $1, Y6, X7               \
+	VMOVDQU      X7, (DX)                 \
+	VSQRTPS      Y5, Y5                   \
+	VMULPS       H_ISB2(SP), Y5, Y5       \
+	VADDPS       H_EPS(SP), Y5, Y5        \
+	VMULPS       H_STEP(SP), Y4, Y4       \
+	VDIVPS       Y5, Y4, Y4               \
+	VMOVUPS      (DI), Y1                 \
+	VMULPS       H_DECAY(SP), Y1, Y1      \
+	VSUBPS       Y4, Y1, Y1               \
+	VMOVUPS      Y1, (DI)                 \
+	ADDQ         $32, DI                  \
+	ADDQ         $16, SI                  \
+	ADDQ         $16, DX                  \
+	ADDQ         $32, R8
+
 // func adam16AVX2(w []float32, m, v []uint16, g []float32, p *paramsF32, key uint64)
+// Each eight values: r = mix(counter), its low halves rounding m and its
+// high halves v; m = b1*m + c1*g and v = b2*v + (c2*g)*g from the
+// widened codes; the new codes carried; w = w*decay - (step*m) /
+// (sqrt(v)*isb2 + eps).
 TEXT ·adam16AVX2(SB), $608-112
-	BCAST64($0x1ce4e5b9, C_C1LO)
-	BCAST64($0xbf58476d, C_C1HI)
-	BCAST64($0x133111eb, C_C2LO)
-	BCAST64($0x94d049bb, C_C2HI)
-	BCAST32($0xffff, H_LOW16)
-	BCAST32($0x7f800000, H_EXP)
-	BCAST32($0x7fffff, H_MANT)
-	BCAST32($1, H_ONE)
-	MOVQ         p+96(FP), AX
-	PARAM(0, H_DECAY)
-	PARAM(4, H_B1)
-	PARAM(8, H_B2)
-	PARAM(12, H_C1)
-	PARAM(16, H_C2)
-	PARAM(20, H_STEP)
-	PARAM(24, H_ISB2)
-	PARAM(28, H_EPS)
-
-	// the random-bit counters of values 0-3 (Y8) and 4-7 (Y9)
-	MOVQ         key+104(FP), AX
-	MOVQ         $0x9e3779b97f4a7c15, BX
-	ADDQ         BX, AX
-	MOVQ         AX, H_KEYS+0(SP)
-	ADDQ         BX, AX
-	MOVQ         AX, H_KEYS+8(SP)
-	ADDQ         BX, AX
-	MOVQ         AX, H_KEYS+16(SP)
-	ADDQ         BX, AX
-	MOVQ         AX, H_KEYS+24(SP)
-	ADDQ         BX, AX
-	MOVQ         AX, H_KEYS+32(SP)
-	ADDQ         BX, AX
-	MOVQ         AX, H_KEYS+40(SP)
-	ADDQ         BX, AX
-	MOVQ         AX, H_KEYS+48(SP)
-	ADDQ         BX, AX
-	MOVQ         AX, H_KEYS+56(SP)
-	VMOVDQU      H_KEYS+0(SP), Y8
-	VMOVDQU      H_KEYS+32(SP), Y9
-	SHLQ         $3, BX
-	MOVQ         BX, X0
-	VPBROADCASTQ X0, Y0
-	VMOVDQU      Y0, H_INC(SP)
-	VPXOR        Y13, Y13, Y13
-
-	MOVQ         w_base+0(FP), DI
-	MOVQ         w_len+8(FP), CX
-	MOVQ         m_base+24(FP), SI
-	MOVQ         v_base+48(FP), DX
-	MOVQ         g_base+72(FP), R8
-	SHRQ         $3, CX
-	JZ           hdone
+	MOVQ p+96(FP), AX
+	SETUP16
+	MOVQ key+104(FP), AX
+	COUNTERS16
+	MOVQ w_base+0(FP), DI
+	MOVQ w_len+8(FP), CX
+	MOVQ m_base+24(FP), SI
+	MOVQ v_base+48(FP), DX
+	MOVQ g_base+72(FP), R8
+	SHRQ $3, CX
+	JZ   hdone
 
 hloop:
-	// r = mix(counter): low halves in Y2, high halves in Y3, value order
-	VMOVDQA      Y8, Y0
-	MIX(Y0, Y4, Y5)
-	VMOVDQA      Y9, Y1
-	MIX(Y1, Y4, Y5)
-	VSHUFPS      $0x88, Y1, Y0, Y2
-	VPERMQ       $0xd8, Y2, Y2
-	VSHUFPS      $0xdd, Y1, Y0, Y3
-	VPERMQ       $0xd8, Y3, Y3
-	VPADDQ       H_INC(SP), Y8, Y8
-	VPADDQ       H_INC(SP), Y9, Y9
-
-	// m = b1*m + c1*g (Y4), v = b2*v + (c2*g)*g (Y5), from the widened codes
-	VMOVUPS      (R8), Y0
-	VPMOVZXWD    (SI), Y4
-	VPSLLD       $16, Y4, Y4
-	VMULPS       H_B1(SP), Y4, Y4
-	VMULPS       H_C1(SP), Y0, Y1
-	VADDPS       Y1, Y4, Y4
-	VPMOVZXWD    (DX), Y5
-	VPSLLD       $16, Y5, Y5
-	VMULPS       H_B2(SP), Y5, Y5
-	VMULPS       H_C2(SP), Y0, Y1
-	VMULPS       Y0, Y1, Y1
-	VADDPS       Y1, Y5, Y5
-
-	// the codes carried: m with the low halves of r, v with the high
-	NARROW16(Y4, Y2, Y6, Y10, Y11, Y13)
-	NARROW16(Y5, Y3, Y7, Y10, Y11, Y13)
-	VPACKUSDW    Y7, Y6, Y6
-	VPERMQ       $0xd8, Y6, Y6
-	VMOVDQU      X6, (SI)
-	VEXTRACTI128 $1, Y6, X7
-	VMOVDQU      X7, (DX)
-
-	// w = w*decay - (step*m) / (sqrt(v)*isb2 + eps)
-	VSQRTPS      Y5, Y5
-	VMULPS       H_ISB2(SP), Y5, Y5
-	VADDPS       H_EPS(SP), Y5, Y5
-	VMULPS       H_STEP(SP), Y4, Y4
-	VDIVPS       Y5, Y4, Y4
-	VMOVUPS      (DI), Y1
-	VMULPS       H_DECAY(SP), Y1, Y1
-	VSUBPS       Y4, Y1, Y1
-	VMOVUPS      Y1, (DI)
-
-	ADDQ         $32, DI
-	ADDQ         $16, SI
-	ADDQ         $16, DX
-	ADDQ         $32, R8
-	DECQ         CX
-	JNZ          hloop
+	ADAM16
+	DECQ CX
+	JNZ  hloop
 
 hdone:
+	VZEROUPPER
+	RET
+
+// func adam16RowsAVX2(w []float32, m, v []uint16, g []float32, rows []int32, dim int, p *paramsF32, keys []uint64)
+// update16 on each of rows of the rows x dim tables, keyed by keys (one
+// per row), prefetching the row 16 ahead as adamRowsAVX2 does.
+TEXT ·adam16RowsAVX2(SB), $608-160
+	MOVQ p+128(FP), AX
+	SETUP16
+	MOVQ w_base+0(FP), R9
+	MOVQ m_base+24(FP), R10
+	MOVQ v_base+48(FP), R11
+	MOVQ g_base+72(FP), R8
+	MOVQ rows_base+96(FP), R12
+	MOVQ rows_len+104(FP), R13
+	MOVQ dim+120(FP), R14
+	MOVQ keys_base+136(FP), R15
+	TESTQ R13, R13
+	JZ   h2done
+
+h2row:
+	MOVLQSX (R12), CX
+	IMULQ   R14, CX
+	CMPQ    R13, $16
+	JLE     h2cur
+
+	// the first 256 bytes of w and 128 of m and v of the row 16 ahead
+	MOVLQSX    64(R12), AX
+	IMULQ      R14, AX
+	PREFETCHT0 (R10)(AX*2)
+	PREFETCHT0 64(R10)(AX*2)
+	PREFETCHT0 (R11)(AX*2)
+	PREFETCHT0 64(R11)(AX*2)
+	PREFETCHT0 (R9)(AX*4)
+	PREFETCHT0 64(R9)(AX*4)
+	PREFETCHT0 128(R9)(AX*4)
+	PREFETCHT0 192(R9)(AX*4)
+
+h2cur:
+	LEAQ (R9)(CX*4), DI
+	LEAQ (R10)(CX*2), SI
+	LEAQ (R11)(CX*2), DX
+	MOVQ (R15), AX
+	COUNTERS16
+	MOVQ R14, CX
+	SHRQ $3, CX
+
+h2loop:
+	ADAM16
+	DECQ CX
+	JNZ  h2loop
+	ADDQ $4, R12
+	ADDQ $8, R15
+	DECQ R13
+	JNZ  h2row
+
+h2done:
 	VZEROUPPER
 	RET

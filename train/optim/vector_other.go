@@ -24,3 +24,7 @@ func adamRowsAVX2(w, m, v, g []float32, rows []int32, dim int, p *paramsF32) {
 func adam16AVX2(w []float32, m, v []uint16, g []float32, p *paramsF32, key uint64) {
 	panic("optim: no vector bfloat16 AdamW step on this processor")
 }
+
+func adam16RowsAVX2(w []float32, m, v []uint16, g []float32, rows []int32, dim int, p *paramsF32, keys []uint64) {
+	panic("optim: no vector bfloat16 AdamW step on this processor")
+}
