@@ -134,12 +134,7 @@ func TestUpdateVectorMatchesGo(t *testing.T) {
 			w, m, v := slices.Clone(w0), make([]float32, n), make([]float32, n)
 			grad := rand.New(rand.NewPCG(uint64(trial), 5))
 			for step := range 4 {
-				for i := range g {
-					g[i] = float32(grad.NormFloat64() * math.Pow(10, float64(grad.IntN(40)-30)))
-				}
-				if n > 0 && step == 3 && trial%5 == 0 {
-					g[grad.IntN(n)] = []float32{float32(math.Inf(-1)), float32(math.NaN())}[trial%2]
-				}
+				randomGrads(grad, g, -30, 10, step == 3 && trial%5 == 0, trial)
 				a.Begin()
 				a.update(w, m, v, g, 1e-3, []float32{1, 0.99999}[trial%2])
 			}
@@ -177,14 +172,7 @@ func TestUpdateRowsVectorMatchesGo(t *testing.T) {
 			w, m, v := slices.Clone(w0), make([]float32, len(w0)), make([]float32, len(w0))
 			pick := rand.New(rand.NewPCG(uint64(dim), 7))
 			for range 5 {
-				rows := make([]int32, 0, 64)
-				for _, r := range pick.Perm(tableRows)[:1+pick.IntN(64)] {
-					rows = append(rows, int32(r))
-				}
-				grad := make([]float32, len(rows)*dim)
-				for i := range grad {
-					grad[i] = float32(pick.NormFloat64())
-				}
+				rows, grad := randomRows(pick, tableRows, dim, 0, 0)
 				a.Begin()
 				a.updateRows(w, m, v, dim, rows, grad, 1e-2)
 			}
@@ -198,4 +186,32 @@ func TestUpdateRowsVectorMatchesGo(t *testing.T) {
 			}
 		}
 	}
+}
+
+// randomGrads fills g with normal values each times 10^e, e uniform in
+// [lo, hi) (no scaling when lo == hi), and when poison sets one of them
+// to -Inf (even trial) or NaN (odd trial).
+func randomGrads(r *rand.Rand, g []float32, lo, hi int, poison bool, trial int) {
+	for i := range g {
+		x := r.NormFloat64()
+		if hi > lo {
+			x *= math.Pow(10, float64(r.IntN(hi-lo)+lo))
+		}
+		g[i] = float32(x)
+	}
+	if poison && len(g) > 0 {
+		g[r.IntN(len(g))] = []float32{float32(math.Inf(-1)), float32(math.NaN())}[trial%2]
+	}
+}
+
+// randomRows picks 1 to 64 distinct rows of a table of n rows and their
+// gradients, dim values a row (randomGrads over [lo, hi)).
+func randomRows(r *rand.Rand, n, dim, lo, hi int) ([]int32, []float32) {
+	rows := make([]int32, 0, 64)
+	for _, k := range r.Perm(n)[:1+r.IntN(64)] {
+		rows = append(rows, int32(k))
+	}
+	grad := make([]float32, len(rows)*dim)
+	randomGrads(r, grad, lo, hi, false, 0)
+	return rows, grad
 }

@@ -155,12 +155,7 @@ func TestUpdate16VectorMatchesGo(t *testing.T) {
 			w, m, v, g := slices.Clone(w0), make([]uint16, n), make([]uint16, n), make([]float32, n)
 			grad := rand.New(rand.NewPCG(uint64(trial), 9))
 			for step := range 5 {
-				for i := range g {
-					g[i] = float32(grad.NormFloat64() * math.Pow(10, float64(grad.IntN(55)-35)))
-				}
-				if n > 0 && step == 3 && trial%5 == 0 {
-					g[grad.IntN(n)] = []float32{float32(math.Inf(-1)), float32(math.NaN())}[trial%2]
-				}
+				randomGrads(grad, g, -35, 20, step == 3 && trial%5 == 0, trial)
 				a.Begin()
 				a.update16(w, m, v, g, 1e-3, []float32{1, 0.99999}[trial%2], uint64(trial)*77+uint64(step))
 			}
@@ -203,14 +198,7 @@ func TestUpdate16RowsVectorMatchesGo(t *testing.T) {
 			w, m, v := slices.Clone(w0), make([]uint16, len(w0)), make([]uint16, len(w0))
 			pick := rand.New(rand.NewPCG(uint64(dim), 11))
 			for range 5 {
-				rows := make([]int32, 0, 64)
-				for _, r := range pick.Perm(tableRows)[:1+pick.IntN(64)] {
-					rows = append(rows, int32(r))
-				}
-				grad := make([]float32, len(rows)*dim)
-				for i := range grad {
-					grad[i] = float32(pick.NormFloat64() * math.Pow(10, float64(pick.IntN(50)-30)))
-				}
+				rows, grad := randomRows(pick, tableRows, dim, -30, 20)
 				a.Begin()
 				a.update16Rows(w, m, v, dim, rows, grad, 1e-2, 12345)
 			}

@@ -230,6 +230,53 @@ sdone:
 	VPSRLQ $31, Z, T1              \
 	VPXOR  T1, Z, Z
 
+// MIXCONSTS puts mix's multipliers where MUL64 reads them (C_C1LO to
+// C_C2HI).
+#define MIXCONSTS \
+	BCAST64($0x1ce4e5b9, C_C1LO) \
+	BCAST64($0xbf58476d, C_C1HI) \
+	BCAST64($0x133111eb, C_C2LO) \
+	BCAST64($0x94d049bb, C_C2HI)
+
+// COUNTERS sets the random-bit counters of values 0-3 (Y8) and 4-7 (Y9)
+// to key + (i+1)*0x9e3779b97f4a7c15 for the key in AX, with BX holding
+// 0x9e3779b97f4a7c15, through the 64 bytes of the frame at slot; it
+// leaves AX moved on by eight steps.
+#define COUNTERS(slot) \
+	ADDQ    BX, AX            \
+	MOVQ    AX, slot+0(SP)    \
+	ADDQ    BX, AX            \
+	MOVQ    AX, slot+8(SP)    \
+	ADDQ    BX, AX            \
+	MOVQ    AX, slot+16(SP)   \
+	ADDQ    BX, AX            \
+	MOVQ    AX, slot+24(SP)   \
+	ADDQ    BX, AX            \
+	MOVQ    AX, slot+32(SP)   \
+	ADDQ    BX, AX            \
+	MOVQ    AX, slot+40(SP)   \
+	ADDQ    BX, AX            \
+	MOVQ    AX, slot+48(SP)   \
+	ADDQ    BX, AX            \
+	MOVQ    AX, slot+56(SP)   \
+	VMOVDQU slot+0(SP), Y8    \
+	VMOVDQU slot+32(SP), Y9
+
+// RANDOM8 is mix of the counters in Y8 and Y9: the low halves of the
+// eight results in Y2 and the high halves in Y3, in value order; it moves
+// each counter on by inc.
+#define RANDOM8(inc) \
+	VMOVDQA Y8, Y0             \
+	MIX(Y0, Y4, Y5)            \
+	VMOVDQA Y9, Y1             \
+	MIX(Y1, Y4, Y5)            \
+	VSHUFPS $0x88, Y1, Y0, Y2  \
+	VPERMQ  $0xd8, Y2, Y2      \
+	VSHUFPS $0xdd, Y1, Y0, Y3  \
+	VPERMQ  $0xd8, Y3, Y3      \
+	VPADDQ  inc, Y8, Y8        \
+	VPADDQ  inc, Y9, Y9
+
 // PACK8 stores the low bytes of the eight 32-bit lanes of Y (X its low
 // half) at (dst), using T (XT its low half).
 #define PACK8(Y, X, T, XT, dst) \
@@ -240,10 +287,7 @@ sdone:
 
 // func code8AVX2(mc []int8, sc []uint8, mb, sb []float32, mInv, sInv float32, key uint64)
 TEXT ·code8AVX2(SB), NOSPLIT, $480-112
-	BCAST64($0x1ce4e5b9, C_C1LO)
-	BCAST64($0xbf58476d, C_C1HI)
-	BCAST64($0x133111eb, C_C2LO)
-	BCAST64($0x94d049bb, C_C2HI)
+	MIXCONSTS
 	BCAST32($0x7fffffff, C_ABS)
 	BCAST32($0xfffff, C_M20)
 	BCAST32($0x7ffff, C_M19)
@@ -262,24 +306,7 @@ TEXT ·code8AVX2(SB), NOSPLIT, $480-112
 	// the random-bit counters of values 0-3 (Y8) and 4-7 (Y9)
 	MOVQ         key+104(FP), AX
 	MOVQ         $0x9e3779b97f4a7c15, BX
-	ADDQ         BX, AX
-	MOVQ         AX, C_KEYS+0(SP)
-	ADDQ         BX, AX
-	MOVQ         AX, C_KEYS+8(SP)
-	ADDQ         BX, AX
-	MOVQ         AX, C_KEYS+16(SP)
-	ADDQ         BX, AX
-	MOVQ         AX, C_KEYS+24(SP)
-	ADDQ         BX, AX
-	MOVQ         AX, C_KEYS+32(SP)
-	ADDQ         BX, AX
-	MOVQ         AX, C_KEYS+40(SP)
-	ADDQ         BX, AX
-	MOVQ         AX, C_KEYS+48(SP)
-	ADDQ         BX, AX
-	MOVQ         AX, C_KEYS+56(SP)
-	VMOVDQU      C_KEYS+0(SP), Y8
-	VMOVDQU      C_KEYS+32(SP), Y9
+	COUNTERS(C_KEYS)
 	SHLQ         $3, BX
 	MOVQ         BX, X0
 	VPBROADCASTQ X0, Y10
@@ -300,16 +327,7 @@ TEXT ·code8AVX2(SB), NOSPLIT, $480-112
 
 cloop:
 	// r = mix(counter): low halves in Y2, high halves in Y3, value order
-	VMOVDQA      Y8, Y0
-	MIX(Y0, Y4, Y5)
-	VMOVDQA      Y9, Y1
-	MIX(Y1, Y4, Y5)
-	VSHUFPS      $0x88, Y1, Y0, Y2
-	VPERMQ       $0xd8, Y2, Y2
-	VSHUFPS      $0xdd, Y1, Y0, Y3
-	VPERMQ       $0xd8, Y3, Y3
-	VPADDQ       Y10, Y8, Y8
-	VPADDQ       Y10, Y9, Y9
+	RANDOM8(Y10)
 
 	// m: code = clamp(((bits(min(|x|*mInv, 1)) + r&(2^20-1)) >> 20) - 889, 0, 127), signed as x
 	VMOVUPS      (R10), Y4
@@ -470,29 +488,6 @@ rdone:
 	VZEROUPPER
 	RET
 
-// COUNTERS16 sets the random-bit counters of values 0-3 (Y8) and 4-7
-// (Y9) to key + (i+1)*0x9e3779b97f4a7c15 for the key in AX, with BX
-// holding 0x9e3779b97f4a7c15; it leaves AX moved on by eight steps.
-#define COUNTERS16 \
-	ADDQ    BX, AX               \
-	MOVQ    AX, H_KEYS+0(SP)     \
-	ADDQ    BX, AX               \
-	MOVQ    AX, H_KEYS+8(SP)     \
-	ADDQ    BX, AX               \
-	MOVQ    AX, H_KEYS+16(SP)    \
-	ADDQ    BX, AX               \
-	MOVQ    AX, H_KEYS+24(SP)    \
-	ADDQ    BX, AX               \
-	MOVQ    AX, H_KEYS+32(SP)    \
-	ADDQ    BX, AX               \
-	MOVQ    AX, H_KEYS+40(SP)    \
-	ADDQ    BX, AX               \
-	MOVQ    AX, H_KEYS+48(SP)    \
-	ADDQ    BX, AX               \
-	MOVQ    AX, H_KEYS+56(SP)    \
-	VMOVDQU H_KEYS+0(SP), Y8     \
-	VMOVDQU H_KEYS+32(SP), Y9
-
 // SETUP16 fills adam16's frame (the paramsF32 at (AX)) and sets Y13 to
 // zeros and BX to the counters' step.
 #define SETUP16 \
@@ -504,10 +499,7 @@ rdone:
 	PARAM(20, H_STEP)                 \
 	PARAM(24, H_ISB2)                 \
 	PARAM(28, H_EPS)                  \
-	BCAST64($0x1ce4e5b9, C_C1LO)      \
-	BCAST64($0xbf58476d, C_C1HI)      \
-	BCAST64($0x133111eb, C_C2LO)      \
-	BCAST64($0x94d049bb, C_C2HI)      \
+	MIXCONSTS                         \
 	BCAST32($0xffff, H_LOW16)         \
 	BCAST32($0x7f800000, H_EXP)       \
 	BCAST32($0x7fffff, H_MANT)        \
@@ -523,16 +515,7 @@ rdone:
 // and (R8) (g), with the counters in Y8 and Y9, and moves the counters
 // and the four pointers on.
 #define ADAM16 \
-	VMOVDQA      Y8, Y0                   \
-	MIX(Y0, Y4, Y5)                       \
-	VMOVDQA      Y9, Y1                   \
-	MIX(Y1, Y4, Y5)                       \
-	VSHUFPS      $0x88, Y1, Y0, Y2        \
-	VPERMQ       $0xd8, Y2, Y2            \
-	VSHUFPS      $0xdd, Y1, Y0, Y3        \
-	VPERMQ       $0xd8, Y3, Y3            \
-	VPADDQ       H_INC(SP), Y8, Y8        \
-	VPADDQ       H_INC(SP), Y9, Y9        \
+	RANDOM8(H_INC(SP))                    \
 	VMOVUPS      (R8), Y0                 \
 	VPMOVZXWD    (SI), Y4                 \
 	VPSLLD       $16, Y4, Y4              \
@@ -575,7 +558,7 @@ TEXT ·adam16AVX2(SB), $608-112
 	MOVQ p+96(FP), AX
 	SETUP16
 	MOVQ key+104(FP), AX
-	COUNTERS16
+	COUNTERS(H_KEYS)
 	MOVQ w_base+0(FP), DI
 	MOVQ w_len+8(FP), CX
 	MOVQ m_base+24(FP), SI
@@ -633,7 +616,7 @@ h2cur:
 	LEAQ (R10)(CX*2), SI
 	LEAQ (R11)(CX*2), DX
 	MOVQ (R15), AX
-	COUNTERS16
+	COUNTERS(H_KEYS)
 	MOVQ R14, CX
 	SHRQ $3, CX
 
