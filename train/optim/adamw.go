@@ -141,6 +141,9 @@ func (a *AdamW) sparseRows(name string, w []float32, dim int, rows []int32, grad
 		hash := nameHash(name)
 		return func(from, to int) {
 			for k := from; k < to; k++ {
+				if k+16 < to { // a row's update is far shorter than a miss to memory
+					st.prefetch(w, int(rows[k+16]))
+				}
 				lo, hi := int(rows[k])*dim, int(rows[k]+1)*dim
 				key := a.rowKey(hash, uint64(rows[k])+1)
 				a.update8(w[lo:hi], grad[k*dim:(k+1)*dim], st, int(rows[k]), lr, key)

@@ -101,6 +101,17 @@ func newState8(n, dim int) *state8 {
 // blocksIn is the number of blocks of a row of n values.
 func blocksIn(n int) int { return (n + block8 - 1) / block8 }
 
+// prefetch asks for the first cache lines of row of w and of the state's
+// codes and scales (a row out of range is left alone), so that a loop over
+// random rows has the row it will update later on its way from memory.
+func (st *state8) prefetch(w []float32, row int) {
+	lo, b := row*st.dim, row*blocksIn(st.dim)
+	if !useBlock8Vector || row < 0 || lo >= len(st.m) || lo >= len(w) || b >= len(st.mScale) {
+		return
+	}
+	prefetchRow8(&w[lo], &st.m[lo], &st.s[lo], &st.mScale[b], &st.sScale[b])
+}
+
 // state8For returns name's 8-bit state (zero on first use): rows of dim
 // values, each cut into blocks.
 func (a *AdamW) state8For(name string, n, dim int) *state8 {

@@ -451,3 +451,13 @@ func block8MatchesReference(t *testing.T) {
 		}
 	}
 }
+
+// Prefetching a row is harmless for every row, in range or not.
+func TestPrefetchRowInAnyRange(t *testing.T) {
+	const rows, dim = 10, 64
+	st, w := newState8(rows*dim, dim), make([]float32, rows*dim)
+	for _, r := range []int{-1, 0, rows - 1, rows, 1 << 40} {
+		st.prefetch(w, r)
+	}
+	st.prefetch(w[:dim], 1) // a table shorter than the state
+}

@@ -49,3 +49,10 @@ func adam16AVX2(w []float32, m, v []uint16, g []float32, p *paramsF32, key uint6
 //
 //go:noescape
 func adam16RowsAVX2(w []float32, m, v []uint16, g []float32, rows []int32, dim int, p *paramsF32, keys []uint64)
+
+// prefetchRow8 asks for the cache lines of an 8-bit row ahead of its
+// update: the first 256 bytes of its weights, the first line of its
+// codes and of its scales.
+//
+//go:noescape
+func prefetchRow8(w *float32, m *int8, s *uint8, mScale, sScale *float32)

@@ -632,3 +632,20 @@ h2loop:
 h2done:
 	VZEROUPPER
 	RET
+
+// func prefetchRow8(w *float32, m *int8, s *uint8, mScale, sScale *float32)
+TEXT ·prefetchRow8(SB), NOSPLIT, $0-40
+	MOVQ       w+0(FP), AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 64(AX)
+	PREFETCHT0 128(AX)
+	PREFETCHT0 192(AX)
+	MOVQ       m+8(FP), AX
+	PREFETCHT0 (AX)
+	MOVQ       s+16(FP), AX
+	PREFETCHT0 (AX)
+	MOVQ       mScale+24(FP), AX
+	PREFETCHT0 (AX)
+	MOVQ       sScale+32(FP), AX
+	PREFETCHT0 (AX)
+	RET

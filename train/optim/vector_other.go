@@ -28,3 +28,5 @@ func adam16AVX2(w []float32, m, v []uint16, g []float32, p *paramsF32, key uint6
 func adam16RowsAVX2(w []float32, m, v []uint16, g []float32, rows []int32, dim int, p *paramsF32, keys []uint64) {
 	panic("optim: no vector bfloat16 AdamW step on this processor")
 }
+
+func prefetchRow8(w *float32, m *int8, s *uint8, mScale, sScale *float32) {}
