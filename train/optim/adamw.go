@@ -244,8 +244,9 @@ type paramsF32 struct {
 	decay, b1, b2, c1, c2, step, isb2, eps float32
 }
 
-// useAdamVector selects adamAVX2 where it can run; tests switch it off to
-// check the Go loop gives the same bits.
+// useAdamVector selects the float32 and bfloat16 AVX2 loops (adamAVX2,
+// adamRowsAVX2, adam16AVX2, adam16RowsAVX2) where they can run; tests
+// switch it off to check the Go loops give the same bits.
 var useAdamVector = haveVector
 
 // Linear is a learning rate that rises linearly over Warmup steps then falls
