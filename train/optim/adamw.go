@@ -45,7 +45,9 @@ func (c Config) Validate() error {
 
 // AdamW keeps the moment estimates of every tensor it has updated, by name:
 // float32 in m and v, bfloat16 in m16 and v16, or 8-bit blocks in m8
-// (Config.Moments).
+// (Config.Moments). It is not safe for concurrent use: one training loop
+// owns it (its Sparse and Dense calls split their own work over goroutines
+// and wait for them).
 type AdamW struct {
 	cfg      Config
 	step     int
@@ -54,6 +56,7 @@ type AdamW struct {
 	m8       map[string]*state8
 	bc1      float32 // 1 - beta1^step
 	bc2      float32
+	keys     []uint64 // the rounding keys of a bfloat16 Sparse call's rows, reused
 }
 
 // New returns an optimiser with no state.
@@ -153,8 +156,15 @@ func (a *AdamW) sparseRows(name string, w []float32, dim int, rows []int32, grad
 	if a.cfg.Moments == BF16 {
 		m, v := a.state16(name, len(w))
 		hash := nameHash(name)
+		if cap(a.keys) < len(rows) {
+			a.keys = make([]uint64, len(rows))
+		}
+		keys := a.keys[:len(rows)] // each call of the closure writes its own part
 		return func(from, to int) {
-			a.update16Rows(w, m, v, dim, rows[from:to], grad[from*dim:to*dim], lr, hash)
+			for k := from; k < to; k++ {
+				keys[k] = a.rowKey(hash, uint64(rows[k])+1)
+			}
+			a.update16Rows(w, m, v, dim, rows[from:to], grad[from*dim:to*dim], lr, keys[from:to])
 		}
 	}
 	m, v := a.state(name, len(w))
@@ -188,12 +198,8 @@ func (a *AdamW) updateRows(w, m, v []float32, dim int, rows []int32, grad []floa
 
 // update16Rows is update16 without weight decay on each of rows of the
 // rows x dim tables w, m and v, grad holding dim values per row in the
-// order of rows, row r keyed by rowKey(hash, r+1).
-func (a *AdamW) update16Rows(w []float32, m, v []uint16, dim int, rows []int32, grad []float32, lr float32, hash uint64) {
-	keys := make([]uint64, len(rows))
-	for k, r := range rows {
-		keys[k] = a.rowKey(hash, uint64(r)+1)
-	}
+// order of rows, rows[k] keyed by keys[k].
+func (a *AdamW) update16Rows(w []float32, m, v []uint16, dim int, rows []int32, grad []float32, lr float32, keys []uint64) {
 	if useAdamVector && dim > 0 && dim%8 == 0 && rowsWithin(rows, len(w)/dim) &&
 		len(m) >= len(w) && len(v) >= len(w) && len(grad) >= len(rows)*dim {
 		p := a.params32(lr, 1)

@@ -200,7 +200,11 @@ func TestUpdate16RowsVectorMatchesGo(t *testing.T) {
 			for range 5 {
 				rows, grad := randomRows(pick, tableRows, dim, -30, 20)
 				a.Begin()
-				a.update16Rows(w, m, v, dim, rows, grad, 1e-2, 12345)
+				keys := make([]uint64, len(rows))
+				for k, r := range rows {
+					keys[k] = a.rowKey(12345, uint64(r)+1)
+				}
+				a.update16Rows(w, m, v, dim, rows, grad, 1e-2, keys)
 			}
 			return w, m, v
 		}
