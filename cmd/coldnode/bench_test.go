@@ -4,6 +4,7 @@ import (
 	"context"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -41,6 +42,9 @@ func TestBenchRound(t *testing.T) {
 	r := rep.Rounds[0]
 	if r.LastProposed.IsZero() || r.LastHead.Before(r.LastProposed) || r.FirstHead.After(r.LastHead) || r.Fuse <= 0 {
 		t.Errorf("round times out of order or missing: %+v", r)
+	}
+	if runtime.GOOS == "linux" && !r.Window {
+		t.Errorf("the nodes' CPU in the round's window was not read: %+v", r)
 	}
 	if rep.BodyBytes <= 0 || len(rep.Procs) != 3 {
 		t.Fatalf("body %d bytes, %d processes", rep.BodyBytes, len(rep.Procs))

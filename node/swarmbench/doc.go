@@ -6,8 +6,8 @@
 //
 // It owns: the bench's work directory (one repository and one log file per
 // process), the child processes (started, waited for, killed on timeout or
-// cancellation), parsing the nodes' logfmt logs, and the figures computed
-// from them. It does not own the node, the protocol or any timing inside a
+// cancellation), the sampler of their CPU time, parsing the nodes' logfmt
+// logs, and the figures computed from them. It does not own the node, the protocol or any timing inside a
 // node: everything it reports comes from what the nodes log (all processes
 // share one clock) and what the kernel accounts (peak RSS, CPU).
 //
@@ -17,7 +17,9 @@
 //     round's final record (every node holding the same fused head);
 //   - build: from that last announcement to the first "built record";
 //   - period: from the last node adopting round r-1 to the last adopting r;
-//   - train: the longest "training" to "trained" span of round r.
+//   - train: the longest "training" to "trained" span of round r;
+//   - window CPU: the CPU all nodes spent within the overhead, user and
+//     system time, from /proc/<pid>/stat read every 50 ms (Linux only).
 //
 // Per process: peak RSS (wait4's ru_maxrss, the kernel's VmHWM at exit),
 // user+system CPU, and bytes fetched from peers (the "fetched" lines).

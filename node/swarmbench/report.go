@@ -37,6 +37,20 @@ type Round struct {
 	// With Config.Verbose (debug lines), where Overhead went:
 	Checks time.Duration // the last node's last delta check done - LastProposed
 	Fuse   time.Duration // median seconds of one fusion of this round (build or verify)
+	// The CPU all nodes spent from LastProposed to LastHead, user and
+	// system (kernel) time, read from /proc while they ran; Window is
+	// false where it could not be (no /proc).
+	WindowUser, WindowSys time.Duration
+	Window                bool
+}
+
+// windowCPU formats a round's window CPU and its system share, or dashes.
+func (x Round) windowCPU() string {
+	if !x.Window {
+		return fmt.Sprintf("%12s  %5s", "-", "-")
+	}
+	all := x.WindowUser + x.WindowSys
+	return fmt.Sprintf("%12.2f  %5.0f", all.Seconds(), 100*ratio(int64(x.WindowSys), int64(all)))
 }
 
 // Proc is what the kernel and the log say about one node process.
@@ -75,6 +89,10 @@ func (b *bench) report(ctx context.Context, wall time.Duration) (*Report, error)
 	}
 	for i := 1; i < len(rep.Rounds); i++ {
 		rep.Rounds[i].Period = rep.Rounds[i].LastHead.Sub(rep.Rounds[i-1].LastHead)
+	}
+	for i := range rep.Rounds {
+		x := &rep.Rounds[i]
+		x.WindowUser, x.WindowSys, x.Window = cpuBetween(b.cpu, x.LastProposed, x.LastHead)
 	}
 	if len(chains[0]) > 0 {
 		rep.BodyBytes, err = b.size(ctx, chains[0][0].Fused)
@@ -232,11 +250,11 @@ func earlier(a, b time.Time) time.Time {
 func (r *Report) Write(w io.Writer) {
 	fmt.Fprintf(w, "nodes %d, wall %.1fs, body %.1f MB, all nodes agree: %v\n",
 		r.Nodes, r.Wall.Seconds(), float64(r.BodyBytes)/1e6, r.Agreed)
-	fmt.Fprintln(w, "round  contribs  train_s  checks_s  build_s  fuse_s  overhead_s  period_s  record")
+	fmt.Fprintln(w, "round  contribs  train_s  checks_s  build_s  fuse_s  overhead_s  window_cpu_s  sys_%  period_s  record")
 	for _, x := range r.Rounds {
-		fmt.Fprintf(w, "%5d  %8d  %7.2f  %8.2f  %7.2f  %6.2f  %10.2f  %8.2f  %s\n", x.Round, x.Contributions,
+		fmt.Fprintf(w, "%5d  %8d  %7.2f  %8.2f  %7.2f  %6.2f  %10.2f  %s  %8.2f  %s\n", x.Round, x.Contributions,
 			x.Train.Seconds(), x.Checks.Seconds(), x.Build.Seconds(), x.Fuse.Seconds(), x.Overhead.Seconds(),
-			x.Period.Seconds(), x.Record)
+			x.windowCPU(), x.Period.Seconds(), x.Record)
 	}
 	fmt.Fprintln(w, "node  peak_rss_MB  rss/body  cpu_s  fetched_MB  fetches  heads")
 	for _, p := range r.Procs {
@@ -247,6 +265,10 @@ func (r *Report) Write(w io.Writer) {
 	fmt.Fprintf(w, "summary: overhead median %.2fs max %.2fs; peak RSS median %.1f MB max %.1f MB (%.2fx body); cpu total %.1fs\n",
 		s.OverheadMedian.Seconds(), s.OverheadMax.Seconds(), float64(s.RSSMedian)/1e6, float64(s.RSSMax)/1e6,
 		ratio(s.RSSMax, r.BodyBytes), s.CPU.Seconds())
+	if s.Windows > 0 {
+		fmt.Fprintf(w, "window: all nodes' CPU from the last announcement to the last head, median %.2fs a round, %.0f%% of it system time\n",
+			s.WindowMedian.Seconds(), 100*s.WindowSys)
+	}
 }
 
 // Summary is the report in a few numbers.
@@ -254,6 +276,26 @@ type Summary struct {
 	OverheadMedian, OverheadMax time.Duration
 	RSSMedian, RSSMax           int64
 	CPU                         time.Duration
+	// Over the rounds whose window CPU was read: its median, and the
+	// system (kernel) share of all of it.
+	WindowMedian time.Duration
+	WindowSys    float64
+	Windows      int
+}
+
+// windows fills the window figures of s from rounds.
+func (s *Summary) windows(rounds []Round) {
+	var all []time.Duration
+	var user, sys time.Duration
+	for _, x := range rounds {
+		if x.Window {
+			all = append(all, x.WindowUser+x.WindowSys)
+			user, sys = user+x.WindowUser, sys+x.WindowSys
+		}
+	}
+	s.Windows = len(all)
+	s.WindowMedian = median(all)
+	s.WindowSys = ratio(int64(sys), int64(user+sys))
 }
 
 // Summary computes medians and maxima over rounds and processes.
@@ -276,6 +318,7 @@ func (r *Report) Summary() Summary {
 	if len(rss) > 0 {
 		s.RSSMedian, s.RSSMax = rss[len(rss)/2], rss[len(rss)-1]
 	}
+	s.windows(r.Rounds)
 	return s
 }
 

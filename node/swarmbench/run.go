@@ -23,6 +23,7 @@ type bench struct {
 	addrs  []string // loopback TCP multiaddr of each started node
 	exited chan exit
 	log    io.Writer
+	cpu    []cpuSample // the children's CPU time while they ran
 }
 
 // Run starts the swarm, waits until every node has run cfg.Rounds rounds
@@ -46,10 +47,21 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err := b.startAll(ctx); err != nil {
 		return nil, err
 	}
-	if err := b.waitAll(ctx); err != nil {
+	smp := startCPUSampler(b.pids())
+	err := b.waitAll(ctx)
+	b.cpu = smp.finish()
+	if err != nil {
 		return nil, err
 	}
 	return b.report(ctx, time.Since(start))
+}
+
+func (b *bench) pids() []int {
+	var out []int
+	for _, p := range b.procs {
+		out = append(out, p.cmd.Process.Pid)
+	}
+	return out
 }
 
 func (b *bench) repo(i int) string { return filepath.Join(b.cfg.Dir, fmt.Sprintf("n%02d", i)) }
