@@ -23,9 +23,10 @@ func init() {
 			Usage: "run real `coldnode start` processes on loopback and time their rounds against one node alone",
 			Description: "For each --nodes count, starts that many node processes (quorum = the count, window --window)\n" +
 				"that train, exchange deltas and fuse --rounds rounds, then reports per round the time from the last\n" +
-				"contribution's announcement to the last node adopting the fused head, and per process the peak RSS\n" +
-				"against the body size, CPU time and bytes fetched. --baseline first runs one node with quorum 1 on the\n" +
-				"same model and training.",
+				"contribution's announcement to the last node adopting the fused head and the CPU all nodes spent\n" +
+				"in that time (user and system, read from /proc on Linux), and per process the peak RSS against the\n" +
+				"body size, CPU time and bytes fetched. --baseline first runs one node with quorum 1 on the same model\n" +
+				"and training.",
 			Flags: []cli.Flag{
 				&cli.IntSliceFlag{Name: "nodes", Value: cli.NewIntSlice(4), Usage: "node process counts to run, e.g. 4,8,16"},
 				&cli.IntFlag{Name: "rounds", Value: d.Rounds, Usage: "rounds per run"},
