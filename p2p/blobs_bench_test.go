@@ -63,7 +63,7 @@ func storeLeaves(b *testing.B, bl *Blocks, leaves []blocks.Block, pack bool) {
 		}
 		return
 	}
-	w := newPackWriter(bl.blobs)
+	w := newPackWriter(bl.blobs, false)
 	for _, blk := range leaves {
 		if err := w.add(ctx, blk); err != nil {
 			b.Fatal(err)

@@ -77,8 +77,12 @@ type packStore struct {
 	dir   string
 	index ds.Batching
 	// writeBack is packWriteBack, or 0 for no early write-back (the
-	// benchmark's direct-nowb path); set before any fetch.
+	// benchmark's direct-nowb path); set before any fetch. It applies to
+	// packs written through the page cache.
 	writeBack int64
+	// stages lends staging buffers to the packs Import writes around the
+	// page cache (packstage.go).
+	stages stages
 
 	mu   sync.Mutex
 	locs map[string]packEntry // blob key -> where the block is
@@ -114,7 +118,7 @@ func parsePackEntry(v []byte) (packEntry, bool) {
 // deletes packs nothing names (a fetch a crash interrupted).
 func (s *blobStore) openPacks(ctx context.Context, store ds.Batching) error {
 	p := &packStore{dir: filepath.Join(s.dir, packDir), index: namespace.Wrap(store, packsPrefix),
-		locs: map[string]packEntry{}, live: map[uint64]int{}, writeBack: packWriteBack}
+		locs: map[string]packEntry{}, live: map[uint64]int{}, writeBack: packWriteBack, stages: newStages()}
 	if err := os.MkdirAll(p.dir, 0o700); err != nil {
 		return fmt.Errorf("p2p packs: %w", err)
 	}
@@ -370,16 +374,21 @@ type packRecord struct {
 // reaches packMax and at commit. One goroutine uses it.
 type packWriter struct {
 	s    *blobStore
-	move bool     // compaction: the records replace their blocks' entries
-	f    *os.File // nil: no pack open
-	id   uint64
-	off  int64
-	sent int64 // bytes of the pack whose write-back has been started
-	recs []packRecord
-	hdr  [blobHeader]byte
+	move bool // compaction: the records replace their blocks' entries
+	// direct writes the packs around the page cache where they can be
+	// (packstage.go): Import's, whose files (a fused base, the node's own
+	// delta) nothing reads soon; a fetch's deltas are read back by their
+	// check at once, from the page cache.
+	direct bool
+	f      *packFile // nil: no pack open
+	id     uint64
+	off    int64
+	sent   int64 // bytes of the pack whose write-back has been started
+	recs   []packRecord
+	hdr    [blobHeader]byte
 }
 
-func newPackWriter(s *blobStore) *packWriter { return &packWriter{s: s} }
+func newPackWriter(s *blobStore, direct bool) *packWriter { return &packWriter{s: s, direct: direct} }
 
 // add appends blk (already checked against its CID) unless the store
 // holds it already.
@@ -404,31 +413,38 @@ func (w *packWriter) append(k string, data []byte) error {
 		}
 	}
 	putBlobHeader(w.hdr[:], data)
-	if _, err := w.f.Write(w.hdr[:]); err != nil {
+	if err := w.f.write(w.hdr[:]); err != nil {
 		return err
 	}
-	if _, err := w.f.Write(data); err != nil {
+	if err := w.f.write(data); err != nil {
 		return err
 	}
 	w.recs = append(w.recs, packRecord{key: k, entry: packEntry{id: w.id, off: w.off, size: len(data)}})
 	w.off += int64(blobHeader + len(data))
-	// Whole pages only: the next record's write goes into the last, partial
-	// page, which must not be under write-back then.
-	end := w.off &^ (writeBackPage - 1)
-	if wb := w.s.packs.writeBack; wb > 0 && end-w.sent >= wb {
-		startWriteBack(w.f, w.sent, end-w.sent)
-		w.sent = end
+	if w.f.buf == nil {
+		w.writeBack()
 	}
 	return nil
 }
 
+// writeBack starts writing a pack written through the page cache to disk
+// every writeBack bytes. Whole pages only: the next record's write goes
+// into the last, partial page, which must not be under write-back then.
+func (w *packWriter) writeBack() {
+	end := w.off &^ (writeBackPage - 1)
+	if wb := w.s.packs.writeBack; wb > 0 && end-w.sent >= wb {
+		startWriteBack(w.f.f, w.sent, end-w.sent)
+		w.sent = end
+	}
+}
+
 func (w *packWriter) open() error {
 	p := w.s.packs
-	var f *os.File
+	var f *packFile
 	for {
 		w.id = p.reserve()
 		var err error
-		f, err = os.OpenFile(p.path(w.id), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		f, err = openPackFile(p.path(w.id), w.stages())
 		if err == nil {
 			break
 		}
@@ -441,6 +457,15 @@ func (w *packWriter) open() error {
 	return nil
 }
 
+// stages lends the writer's packs staging buffers, or nil: through the
+// page cache.
+func (w *packWriter) stages() stages {
+	if !w.direct {
+		return nil
+	}
+	return w.s.packs.stages
+}
+
 // commit makes the open pack durable and names its blocks in the index.
 // On an error the pack is deleted and none of its blocks is stored.
 func (w *packWriter) commit(ctx context.Context) error {
@@ -449,8 +474,11 @@ func (w *packWriter) commit(ctx context.Context) error {
 	}
 	f, p := w.f, w.s.packs
 	w.f = nil
-	err := f.Sync()
-	if cerr := f.Close(); err == nil {
+	err := f.finish()
+	if err == nil {
+		err = f.f.Sync()
+	}
+	if cerr := f.close(w.stages()); err == nil {
 		err = cerr
 	}
 	if err == nil {
@@ -462,7 +490,7 @@ func (w *packWriter) commit(ctx context.Context) error {
 	w.recs = nil
 	if err != nil {
 		p.release(w.id)
-		return fmt.Errorf("p2p packs: commit %s: %w", f.Name(), err)
+		return fmt.Errorf("p2p packs: commit %s: %w", f.f.Name(), err)
 	}
 	return nil
 }
@@ -472,7 +500,7 @@ func (w *packWriter) abort() {
 	if w == nil || w.f == nil {
 		return
 	}
-	w.f.Close()
+	w.f.close(w.stages())
 	w.f = nil
 	w.s.packs.release(w.id)
 }

@@ -270,11 +270,12 @@ func TestServeDAGFromPacks(t *testing.T) {
 	}
 }
 
-// A pack writer starts write-back every packWriteBack bytes, on page
-// boundaries only, and the leaves it wrote read back after the commit.
+// A pack writer writing through the page cache starts write-back every
+// packWriteBack bytes, on page boundaries only, and the leaves it wrote
+// read back after the commit.
 func TestPackWriteBack(t *testing.T) {
 	n := newTestNode(t, nil)
-	w := newPackWriter(n.blocks.blobs)
+	w := newPackWriter(n.blocks.blobs, false)
 	var blks []blocks.Block
 	for i := range 20 {
 		blk := blocks.NewBlock(randomBytes(1<<20, uint64(100+i)))

@@ -62,22 +62,24 @@ type pending struct {
 }
 
 func newBatchWriter(ctx context.Context, bs blockstore.Blockstore, blobs *blobStore) *batchWriter {
-	return startBatchWriter(ctx, bs, blobs, batchQueue, make(chan []byte, poolBuffers))
+	return startBatchWriter(ctx, bs, blobs, batchQueue, make(chan []byte, poolBuffers), false)
 }
 
-// newImportWriter is the batch writer of Import: a short queue, and no
-// buffers kept for reuse (the importer's blocks own theirs).
+// newImportWriter is the batch writer of Import: a short queue, no
+// buffers kept for reuse (the importer's blocks own theirs), and packs
+// written around the page cache.
 func newImportWriter(ctx context.Context, bs blockstore.Blockstore, blobs *blobStore) *batchWriter {
-	return startBatchWriter(ctx, bs, blobs, importQueue, nil)
+	return startBatchWriter(ctx, bs, blobs, importQueue, nil, true)
 }
 
-// startBatchWriter starts a writer whose queue holds queue blocks and which
-// recycles stored blocks' buffers into free (none when free is nil).
-func startBatchWriter(ctx context.Context, bs blockstore.Blockstore, blobs *blobStore, queue int, free chan []byte) *batchWriter {
+// startBatchWriter starts a writer whose queue holds queue blocks, which
+// recycles stored blocks' buffers into free (none when free is nil) and
+// whose packs are written directly when direct is set.
+func startBatchWriter(ctx context.Context, bs blockstore.Blockstore, blobs *blobStore, queue int, free chan []byte, direct bool) *batchWriter {
 	w := &batchWriter{bs: bs, in: make(chan pending, queue), batches: make(chan []blocks.Block, 1),
 		free: free, failed: make(chan struct{}), batch: batchBytes}
 	if blobs != nil && blobs.packs != nil {
-		w.pack, w.batch = newPackWriter(blobs), packBatchBytes
+		w.pack, w.batch = newPackWriter(blobs, direct), packBatchBytes
 	}
 	w.wg.Go(func() {
 		defer close(w.batches)

@@ -21,3 +21,27 @@ func startWriteBack(f *os.File, off, n int64) {
 		syscall.Syscall6(syscall.SYS_SYNC_FILE_RANGE, fd, uintptr(off), uintptr(n), syncFileRangeWrite, 0, 0)
 	})
 }
+
+// setDirect turns O_DIRECT on or off for f and reports whether f now has
+// it as asked; a file system without direct I/O refuses it (EINVAL).
+func setDirect(f *os.File, on bool) bool {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return false
+	}
+	var errno syscall.Errno
+	cerr := rc.Control(func(fd uintptr) {
+		var flags uintptr
+		flags, _, errno = syscall.Syscall(syscall.SYS_FCNTL, fd, syscall.F_GETFL, 0)
+		if errno != 0 {
+			return
+		}
+		if on {
+			flags |= syscall.O_DIRECT
+		} else {
+			flags &^= syscall.O_DIRECT
+		}
+		_, _, errno = syscall.Syscall(syscall.SYS_FCNTL, fd, syscall.F_SETFL, flags)
+	})
+	return cerr == nil && errno == 0
+}
