@@ -115,11 +115,11 @@ func (p *packFile) flush(m int) error {
 	if err := p.wait(); err != nil {
 		return err
 	}
-	full, off := p.buf[:m], p.flushed
-	p.done = make(chan error, 1)
+	f, full, off, done := p.f, p.buf[:m], p.flushed, make(chan error, 1)
+	p.done = done
 	go func() {
-		_, err := p.f.WriteAt(full, off)
-		p.done <- err
+		_, err := f.WriteAt(full, off)
+		done <- err
 	}()
 	p.buf, p.spare = p.spare, p.buf
 	p.flushed += int64(p.n)
