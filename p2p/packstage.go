@@ -64,7 +64,7 @@ func alignedBuffer(n int) []byte {
 // packFile is a pack being written: sequential writes, staged and written
 // directly when buf is set, else written through the page cache. A full
 // staging buffer is written by a goroutine of its own while the next one
-// fills, so the disk works while the fetch goes on, as early write-back
+// fills, so the disk works while the import goes on, as early write-back
 // lets it through the page cache; at most one write is in flight.
 type packFile struct {
 	f       *os.File
