@@ -1,8 +1,10 @@
 package p2p
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"syscall"
 	"unsafe"
 )
 
@@ -117,14 +119,22 @@ func (p *packFile) flush(m int) error {
 	}
 	f, full, off, done := p.f, p.buf[:m], p.flushed, make(chan error, 1)
 	p.done = done
-	go func() {
-		_, err := f.WriteAt(full, off)
-		done <- err
-	}()
+	go func() { done <- writeDirect(f, full, off) }()
 	p.buf, p.spare = p.spare, p.buf
 	p.flushed += int64(p.n)
 	p.n = 0
 	return nil
+}
+
+// writeDirect writes b at off. A file system that took O_DIRECT but
+// refuses this write (EINVAL: an alignment it needs beyond stageAlign)
+// gets it, and the pack's later writes, through the page cache.
+func writeDirect(f *os.File, b []byte, off int64) error {
+	_, err := f.WriteAt(b, off)
+	if errors.Is(err, syscall.EINVAL) && setDirect(f, false) {
+		_, err = f.WriteAt(b, off)
+	}
+	return err
 }
 
 // wait waits for the write in flight, if any, and returns the first

@@ -3,6 +3,7 @@
 package p2p
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -69,4 +70,33 @@ func residentPages(t *testing.T, path string) (resident, pages int) {
 		resident += int(v & 1)
 	}
 	return resident, pages
+}
+
+// A direct write the file system refuses (here: a buffer off the
+// alignment O_DIRECT needs) is written through the page cache instead,
+// and the pack holds the bytes.
+func TestPackFileFallsBackFromRefusedDirectWrite(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "p.pack")
+	p, err := openPackFile(path, newStages())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.buf == nil {
+		t.Skip("the test directory's file system refuses O_DIRECT")
+	}
+	p.buf = alignedBuffer(stageSize + 1)[1:] // misaligned: the direct write fails with EINVAL
+	want := randomBytes(stageSize+100, 5)
+	if err := p.write(want); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.finish(); err != nil {
+		t.Fatalf("finish after a refused direct write: %v", err)
+	}
+	if err := p.close(nil); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(path)
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("pack holds %d bytes (%v), want the %d written", len(got), err, len(want))
+	}
 }
