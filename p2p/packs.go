@@ -478,7 +478,7 @@ func (w *packWriter) commit(ctx context.Context) error {
 	if err == nil {
 		err = f.f.Sync()
 	}
-	if cerr := f.close(w.stages()); err == nil {
+	if cerr := f.close(); err == nil {
 		err = cerr
 	}
 	if err == nil {
@@ -500,7 +500,7 @@ func (w *packWriter) abort() {
 	if w == nil || w.f == nil {
 		return
 	}
-	w.f.close(w.stages())
+	w.f.close()
 	w.f = nil
 	w.s.packs.release(w.id)
 }

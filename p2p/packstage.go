@@ -70,6 +70,7 @@ func alignedBuffer(n int) []byte {
 // lets it through the page cache; at most one write is in flight.
 type packFile struct {
 	f       *os.File
+	st      stages     // where buf and spare came from and go back to
 	buf     []byte     // staging buffer being filled (stageSize, aligned); nil: through the page cache
 	spare   []byte     // the other buffer, when no write holds it
 	n       int        // bytes staged in buf
@@ -87,7 +88,7 @@ func openPackFile(path string, st stages) (*packFile, error) {
 	}
 	p := &packFile{f: f}
 	if st != nil && setDirect(f, true) {
-		p.buf, p.spare = st.get(), st.get()
+		p.st, p.buf, p.spare = st, st.get(), st.get()
 	}
 	return p, nil
 }
@@ -169,12 +170,12 @@ func (p *packFile) finish() error {
 }
 
 // close waits for a write in flight, closes the file and hands the
-// buffers back to st.
-func (p *packFile) close(st stages) error {
+// buffers back.
+func (p *packFile) close() error {
 	p.wait()
 	if p.buf != nil {
-		st.put(p.buf)
-		st.put(p.spare)
+		p.st.put(p.buf)
+		p.st.put(p.spare)
 		p.buf, p.spare = nil, nil
 	}
 	return p.f.Close()

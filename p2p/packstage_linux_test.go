@@ -92,7 +92,7 @@ func TestPackFileFallsBackFromRefusedDirectWrite(t *testing.T) {
 	if err := p.finish(); err != nil {
 		t.Fatalf("finish after a refused direct write: %v", err)
 	}
-	if err := p.close(nil); err != nil {
+	if err := p.close(); err != nil {
 		t.Fatal(err)
 	}
 	got, err := os.ReadFile(path)

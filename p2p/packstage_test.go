@@ -34,7 +34,7 @@ func TestPackFileBytes(t *testing.T) {
 			if err := p.finish(); err != nil {
 				t.Fatal(err)
 			}
-			if err := p.close(tc.st); err != nil {
+			if err := p.close(); err != nil {
 				t.Fatal(err)
 			}
 			got, err := os.ReadFile(path)
