@@ -33,6 +33,11 @@ type fuseDone struct {
 	Sum   bool // written from the running sum (see sums)
 }
 
+// fileOpener opens stored files for reading a piece at a time.
+type fileOpener interface {
+	OpenFile(ctx context.Context, c cid.Cid, maxBytes int64) (storedFile, error)
+}
+
 // fusedStore is the store a fusion reads from and writes its result to.
 type fusedStore interface {
 	weightStore
@@ -45,23 +50,29 @@ type fusedStore interface {
 // computing the same job gets the same bytes and so the same CID. Under a
 // mean rule the running sum serves the job when it covers its round; the
 // fused file streams into the store either way, never held whole.
-func runFusion(ctx context.Context, st fusedStore, job fuseJob, maxBytes int64, sums *sums) (fuseDone, error) {
+func runFusion(ctx context.Context, st fusedStore, job fuseJob, maxBytes int64, sums *sums, held *heldBases) (fuseDone, error) {
 	done := fuseDone{Job: job}
 	faultPoint("fuse")
 	rule, err := fusion.ParseRule(job.Rule)
 	if err != nil {
 		return done, fmt.Errorf("fusion rule %q: %w", job.Rule, err)
 	}
-	base, closeBase, err := openBase(ctx, st, job.Base, 4*maxBytes+(64<<20))
+	base, size, closeBase, err := openBase(ctx, st, held, job.Base, 4*maxBytes+(64<<20))
 	if err != nil {
 		return done, fmt.Errorf("fusion base: %w", err)
 	}
 	defer closeBase()
+	store := func(write func(io.Writer) error) (cid.Cid, int64, error) {
+		if buf := held.buffer(size); buf != nil { // a fused file is its base's size
+			return importHeld(ctx, st, held, buf, write)
+		}
+		return importStream(ctx, st, write)
+	}
 	open := func(ctx context.Context, c cid.Cid) (*checkpoint.Reader, error) {
 		return openDelta(ctx, st, c, maxBytes, base)
 	}
 	if sums != nil {
-		done.Fused, done.Bytes, err = importStream(ctx, st, func(w io.Writer) error {
+		done.Fused, done.Bytes, err = store(func(w io.Writer) error {
 			return sums.fuse(ctx, sumFuse{job: job, base: base, open: open, w: w})
 		})
 		if !errors.Is(err, errNotCovered) {
@@ -77,7 +88,7 @@ func runFusion(ctx context.Context, st fusedStore, job fuseJob, maxBytes int64, 
 		}
 		inputs[i] = fusion.Input{ID: d.Delta.String(), Examples: d.Examples, Delta: r}
 	}
-	done.Fused, done.Bytes, err = importStream(ctx, st, func(w io.Writer) error {
+	done.Fused, done.Bytes, err = store(func(w io.Writer) error {
 		_, err := fusion.Fuse(w, base, inputs, rule)
 		return err
 	})
@@ -134,17 +145,52 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// openBase opens the stored weights c for reading in place, a block at a
-// time: a fusion reads the base once, in order, and never holds it whole.
-func openBase(ctx context.Context, st fusedStore, c cid.Cid, max int64) (*checkpoint.Reader, func(), error) {
+// importHeld writes the fused file into buf, imports it and holds it
+// (heldBases): the file is whole in memory, which the trainer and the next
+// fusion then read instead of the store.
+func importHeld(ctx context.Context, st fusedStore, held *heldBases, buf []byte, write func(io.Writer) error) (cid.Cid, int64, error) {
+	w := &appendWriter{b: buf}
+	if err := write(w); err != nil {
+		held.drop(w.b)
+		return cid.Undef, 0, err
+	}
+	c, err := st.ImportBytes(ctx, w.b)
+	if err != nil {
+		held.drop(w.b)
+		return cid.Undef, 0, fmt.Errorf("%w: %w", errImport, err)
+	}
+	held.hold(c, w.b)
+	return c, int64(len(w.b)), nil
+}
+
+// appendWriter appends what is written to b.
+type appendWriter struct{ b []byte }
+
+func (w *appendWriter) Write(p []byte) (int, error) {
+	w.b = append(w.b, p...)
+	return len(p), nil
+}
+
+// openBase opens the weights c for reading in place, and gives the file's
+// size: held in memory, else stored, read a block at a time (a fusion
+// reads the base once, in order, and never holds it whole).
+func openBase(ctx context.Context, st fileOpener, held *heldBases, c cid.Cid, max int64) (*checkpoint.Reader, int64, func(), error) {
+	if b, done := held.get(c); b != nil {
+		r, err := checkpoint.OpenBytes(b)
+		if err != nil {
+			done()
+			return nil, 0, nil, fmt.Errorf("%s (held): %w", c, err)
+		}
+		return r, int64(len(b)), done, nil
+	}
 	f, err := st.OpenFile(ctx, c, max)
 	if err != nil {
-		return nil, nil, fmt.Errorf("read %s: %w", c, err)
+		return nil, 0, nil, fmt.Errorf("read %s: %w", c, err)
 	}
 	r, err := checkpoint.Open(f, f.Size())
 	if err != nil {
 		f.Close()
-		return nil, nil, fmt.Errorf("%s: %w", c, err)
+		return nil, 0, nil, fmt.Errorf("%s: %w", c, err)
 	}
-	return r, func() { f.Close() }, nil
+	return r, f.Size(), func() { f.Close() }, nil
 }

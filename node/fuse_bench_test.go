@@ -108,7 +108,7 @@ func benchFusion(b *testing.B, st store, job fuseJob, s *sums) {
 	var want cid.Cid
 	defer reportCPU(b, cpuTime())
 	for b.Loop() {
-		done, err := runFusion(ctx, st, job, 1<<30, s)
+		done, err := runFusion(ctx, st, job, 1<<30, s, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -133,7 +133,7 @@ func benchFusionNew(b *testing.B, st store, job fuseJob, s *sums, keep []cid.Cid
 	var cpu time.Duration
 	for b.Loop() {
 		cpu0 := cpuTime()
-		done, err := runFusion(ctx, st, job, 1<<30, s)
+		done, err := runFusion(ctx, st, job, 1<<30, s, nil)
 		cpu += cpuTime() - cpu0
 		if err != nil {
 			b.Fatal(err)

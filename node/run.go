@@ -39,6 +39,7 @@ type runtime struct {
 	gref     genesisRef
 	rule     fusion.Rule                 // the genesis's fusion rule
 	sums     *sums                       // the running sum of a mean rule; nil for other rules
+	held     *heldBases                  // fused bases in memory; nil when the budget does not allow them
 	ownTrain atomic.Pointer[trainWindow] // the node's training job, if one runs
 
 	// owned by the loop goroutine
@@ -160,6 +161,7 @@ func (rt *runtime) init(ctx context.Context, swarm cid.Cid, key signerKey, gb []
 		return fmt.Errorf("genesis fusion rule: %w", err)
 	}
 	rt.sums = newSums(rt.rule, rt.genesisLayout)
+	rt.held = newHeldBases(n.cfg.MemoryBudget)
 	if rt.sm, err = newMachine(gb, key, n.cfg); err != nil {
 		return err
 	}

@@ -178,7 +178,7 @@ func TestRunFusionSumMatchesFiles(t *testing.T) {
 	for _, d := range append(deltas[1:], deltas[1]) {
 		job.Deltas = append(job.Deltas, fuseInput{Delta: d})
 	}
-	files, err := runFusion(ctx, st, job, 1<<30, nil)
+	files, err := runFusion(ctx, st, job, 1<<30, nil, nil)
 	if err != nil || files.Sum {
 		t.Fatalf("fusion from files: %v (from sum %v)", err, files.Sum)
 	}
@@ -189,7 +189,7 @@ func TestRunFusionSumMatchesFiles(t *testing.T) {
 			t.Fatalf("add: %v %v", ok, err)
 		}
 	}
-	fromSum, err := runFusion(ctx, st, job, 1<<30, s)
+	fromSum, err := runFusion(ctx, st, job, 1<<30, s, nil)
 	if err != nil || !fromSum.Sum {
 		t.Fatalf("fusion from the sum: %v (from sum %v)", err, fromSum.Sum)
 	}

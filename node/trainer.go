@@ -72,6 +72,7 @@ type trainer struct {
 	// (Config.AutoMoments, Config.MemoryBudget).
 	autoMoments bool
 	budget      int64
+	held        *heldBases // bases held in memory, read before the store
 	log         *slog.Logger
 	metrics     *Metrics
 	progress    *Progress
@@ -147,17 +148,21 @@ func (t *trainer) examples() int {
 	return n
 }
 
-// loadBase reads the base file; its tensors share the bytes read.
-func (t *trainer) loadBase(ctx context.Context, c cid.Cid) (*checkpoint.File, error) {
-	b, err := t.store.ReadFile(ctx, c, t.baseLimit())
-	if err != nil {
-		return nil, fmt.Errorf("load base %s: %w", c, err)
+// loadBase reads the base file, held in memory or else stored; its tensors
+// share the bytes read, which stay valid until done is called.
+func (t *trainer) loadBase(ctx context.Context, c cid.Cid) (f *checkpoint.File, done func(), err error) {
+	b, done := t.held.get(c)
+	if b == nil {
+		done = func() {}
+		if b, err = t.store.ReadFile(ctx, c, t.baseLimit()); err != nil {
+			return nil, nil, fmt.Errorf("load base %s: %w", c, err)
+		}
 	}
-	f, err := checkpoint.DecodeShared(b)
-	if err != nil {
-		return nil, fmt.Errorf("base %s: %w", c, err)
+	if f, err = checkpoint.DecodeShared(b); err != nil {
+		done()
+		return nil, nil, fmt.Errorf("base %s: %w", c, err)
 	}
-	return f, nil
+	return f, done, nil
 }
 
 // delta turns the finetuned body into the delta from the base, in place.
@@ -167,15 +172,11 @@ func (t *trainer) loadBase(ctx context.Context, c cid.Cid) (*checkpoint.File, er
 // now, would raise the node's peak by one body (the base is local by now,
 // so the read is a local one).
 func (t *trainer) delta(ctx context.Context, job trainJob, res *train.Result) (*checkpoint.File, error) {
-	f, err := t.store.OpenFile(ctx, job.Base, t.baseLimit())
+	base, _, done, err := openBase(ctx, t.store, t.held, job.Base, t.baseLimit())
 	if err != nil {
-		return nil, fmt.Errorf("round %d: open base %s: %w", job.Round, job.Base, err)
+		return nil, fmt.Errorf("round %d: base: %w", job.Round, err)
 	}
-	defer f.Close()
-	base, err := checkpoint.Open(f, f.Size())
-	if err != nil {
-		return nil, fmt.Errorf("round %d: base %s: %w", job.Round, job.Base, err)
-	}
+	defer done()
 	delta, err := train.DeltaInPlaceFrom(base, res.Body)
 	res.Body = nil // overwritten by the delta
 	if err != nil {
@@ -198,10 +199,11 @@ func (t *trainer) baseLimit() int64 { return 4*t.maxDelta + (64 << 20) }
 func (t *trainer) finetune(ctx context.Context, job trainJob) (*train.Result, error) {
 	releaseMemory()
 	live := liveHeap() // measured by the collection just run, without the base
-	base, err := t.loadBase(ctx, job.Base)
+	base, done, err := t.loadBase(ctx, job.Base)
 	if err != nil {
 		return nil, err
 	}
+	defer done()
 	opt := t.opt
 	opt.Seed = t.opt.Seed*1_000_003 + job.Round
 	opt.Moments = t.moments(job, parameters(base), live, opt.Moments)

@@ -43,7 +43,7 @@ func (rt *runtime) startWorkers(ctx context.Context) {
 	n := rt.n
 	tr := &trainer{repo: n.repo, store: rt.store, task: n.task, opt: n.trainOptions(),
 		maxDelta: rt.genesis.Params.MaxDelta, log: n.log, metrics: n.metrics, progress: n.progress,
-		autoMoments: n.cfg.AutoMoments, budget: n.cfg.MemoryBudget}
+		autoMoments: n.cfg.AutoMoments, budget: n.cfg.MemoryBudget, held: rt.held}
 	tr.enc, _ = n.cfg.deltaEncoding() // checked by Validate
 	rt.wg.Add(2)
 	go func() {
@@ -291,7 +291,7 @@ func (rt *runtime) startFuse(ctx context.Context, job consensus.FuseJob) {
 			fj.Deltas = append(fj.Deltas, fuseInput{Delta: in.Delta, Examples: int64(in.Examples)})
 		}
 		start := time.Now()
-		done, err := runFusion(ctx, rt.store, fj, rt.genesis.Params.MaxDelta, rt.sums)
+		done, err := runFusion(ctx, rt.store, fj, rt.genesis.Params.MaxDelta, rt.sums, rt.held)
 		if localFailure(err) {
 			// Not a verdict on the record.
 			rt.n.log.Error("fusion could not store its result", "round", job.Round, "err", DiskHint(err))
