@@ -34,9 +34,9 @@ const heldShare = 16
 type heldBases struct {
 	budget int64 // the node's memory budget (Config.MemoryBudget)
 
-	mu    sync.Mutex
-	held  []*heldBase // oldest first, at most heldKeep
-	spare []byte      // a buffer no base holds, for the next fusion
+	mu     sync.Mutex
+	held   []*heldBase // oldest first, at most heldKeep
+	spares [][]byte    // buffers no base holds, for the next fusions; at most heldKeep+1
 }
 
 // heldBase is one fused base in memory.
@@ -63,6 +63,28 @@ func (h *heldBases) fits(size int64) bool {
 	return h != nil && size > 0 && (heldKeep+2)*size <= h.budget/heldShare
 }
 
+// prepare makes the buffers the bases of size bytes need, heldKeep+1 of
+// them, and touches every page, the first time it is called with a size
+// that fits: the pages fault in now, on the trainer's first start, rather
+// than in the fusions that close the first rounds, where each fault of a
+// new page costs the whole swarm on some VMs. The buffers stay live, so
+// collections that give memory back (debug.FreeOSMemory) keep them.
+func (h *heldBases) prepare(size int64) {
+	if !h.fits(size) {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.spares) > 0 || len(h.held) > 0 {
+		return
+	}
+	for range heldKeep + 1 {
+		b := make([]byte, size)
+		clear(b) // make leaves fresh pages untouched
+		h.spares = append(h.spares, b[:0])
+	}
+}
+
 // buffer returns an empty buffer of capacity at least size for a fusion to
 // write a base of size bytes into, or nil when such bases are not held.
 // The caller hands it back with hold or drop.
@@ -71,8 +93,10 @@ func (h *heldBases) buffer(size int64) []byte {
 		return nil
 	}
 	h.mu.Lock()
-	b := h.spare
-	h.spare = nil
+	var b []byte
+	if n := len(h.spares); n > 0 {
+		b, h.spares = h.spares[n-1], h.spares[:n-1]
+	}
 	h.mu.Unlock()
 	if int64(cap(b)) < size {
 		b = make([]byte, 0, size)
@@ -110,10 +134,11 @@ func (h *heldBases) drop(b []byte) {
 	h.free(b)
 }
 
-// free keeps b as the spare, unless a larger one is kept; under mu.
+// free keeps b for the next fusions, unless heldKeep+1 buffers are kept
+// already; under mu.
 func (h *heldBases) free(b []byte) {
-	if cap(b) > cap(h.spare) {
-		h.spare = b[:0]
+	if len(h.spares) <= heldKeep {
+		h.spares = append(h.spares, b[:0])
 	}
 }
 

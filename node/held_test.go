@@ -105,6 +105,10 @@ func TestRunFusionHoldsItsBase(t *testing.T) {
 	if err != nil || !held.Fused.Equals(streamed.Fused) || held.Bytes != streamed.Bytes {
 		t.Fatalf("held fusion %s (%d bytes, %v), streamed %s (%d bytes)", held.Fused, held.Bytes, err, streamed.Fused, streamed.Bytes)
 	}
+	parent, err := st.ReadFile(ctx, base, 1<<30)
+	if err != nil || int64(len(parent)) != held.Bytes {
+		t.Fatalf("fused file of %d bytes from a base of %d (%v): prepare's buffers would not fit", held.Bytes, len(parent), err)
+	}
 	stored, err := st.ReadFile(ctx, held.Fused, 1<<30)
 	b, done := h.get(held.Fused)
 	if err != nil || b == nil || !bytes.Equal(b, stored) {

@@ -157,6 +157,7 @@ func (t *trainer) loadBase(ctx context.Context, c cid.Cid) (f *checkpoint.File, 
 		if b, err = t.store.ReadFile(ctx, c, t.baseLimit()); err != nil {
 			return nil, nil, fmt.Errorf("load base %s: %w", c, err)
 		}
+		t.held.prepare(int64(len(b))) // every base has the genesis's size
 	}
 	if f, err = checkpoint.DecodeShared(b); err != nil {
 		done()
