@@ -45,11 +45,13 @@ type fusedStore interface {
 	OpenFile(ctx context.Context, c cid.Cid, maxBytes int64) (storedFile, error)
 }
 
-// runFusion reads the base and every delta from the store (fetching what is
-// missing), fuses them and imports the result, returning its CID. Every peer
-// computing the same job gets the same bytes and so the same CID. Under a
-// mean rule the running sum serves the job when it covers its round; the
-// fused file streams into the store either way, never held whole.
+// runFusion reads the base (held in memory, else stored) and every delta
+// from the store (fetching what is missing), fuses them and imports the
+// result, returning its CID. Every peer computing the same job gets the
+// same bytes and so the same CID. Under a mean rule the running sum serves
+// the job when it covers its round; the fused file streams into the store
+// either way, never held whole, unless held keeps bases of this size in
+// memory (heldBases).
 func runFusion(ctx context.Context, st fusedStore, job fuseJob, maxBytes int64, sums *sums, held *heldBases) (fuseDone, error) {
 	done := fuseDone{Job: job}
 	faultPoint("fuse")
@@ -62,17 +64,11 @@ func runFusion(ctx context.Context, st fusedStore, job fuseJob, maxBytes int64, 
 		return done, fmt.Errorf("fusion base: %w", err)
 	}
 	defer closeBase()
-	store := func(write func(io.Writer) error) (cid.Cid, int64, error) {
-		if buf := held.buffer(size); buf != nil { // a fused file is its base's size
-			return importHeld(ctx, st, held, buf, write)
-		}
-		return importStream(ctx, st, write)
-	}
 	open := func(ctx context.Context, c cid.Cid) (*checkpoint.Reader, error) {
 		return openDelta(ctx, st, c, maxBytes, base)
 	}
 	if sums != nil {
-		done.Fused, done.Bytes, err = store(func(w io.Writer) error {
+		done.Fused, done.Bytes, err = importFused(ctx, st, held, size, func(w io.Writer) error {
 			return sums.fuse(ctx, sumFuse{job: job, base: base, open: open, w: w})
 		})
 		if !errors.Is(err, errNotCovered) {
@@ -88,7 +84,7 @@ func runFusion(ctx context.Context, st fusedStore, job fuseJob, maxBytes int64, 
 		}
 		inputs[i] = fusion.Input{ID: d.Delta.String(), Examples: d.Examples, Delta: r}
 	}
-	done.Fused, done.Bytes, err = store(func(w io.Writer) error {
+	done.Fused, done.Bytes, err = importFused(ctx, st, held, size, func(w io.Writer) error {
 		_, err := fusion.Fuse(w, base, inputs, rule)
 		return err
 	})
@@ -143,6 +139,15 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
 	return n, err
+}
+
+// importFused imports what write writes: held in memory when held keeps
+// bases of size bytes (a fused file is its base's size), else streamed.
+func importFused(ctx context.Context, st fusedStore, held *heldBases, size int64, write func(io.Writer) error) (cid.Cid, int64, error) {
+	if buf := held.buffer(size); buf != nil {
+		return importHeld(ctx, st, held, buf, write)
+	}
+	return importStream(ctx, st, write)
 }
 
 // importHeld writes the fused file into buf, imports it and holds it
