@@ -1,7 +1,6 @@
 package p2p
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -174,6 +173,12 @@ func (b *Blocks) DAG() ipld.DAGService { return b.dag }
 // readable when Import returns, the rest put in batches. Bitswap is then
 // told of the blocks a peer or a fetch of this node waits for.
 func (b *Blocks) Import(ctx context.Context, r io.Reader) (cid.Cid, error) {
+	return b.importWith(ctx, func(ds ipld.DAGService) (cid.Cid, error) { return ufs.Import(ctx, ds, r) })
+}
+
+// importWith stores the nodes build adds to the DAG service it is given,
+// as Import describes, and returns build's root.
+func (b *Blocks) importWith(ctx context.Context, build func(ipld.DAGService) (cid.Cid, error)) (cid.Cid, error) {
 	if err := b.rlock(); err != nil {
 		return cid.Undef, err
 	}
@@ -185,7 +190,7 @@ func (b *Blocks) Import(ctx context.Context, r io.Reader) (cid.Cid, error) {
 			stored = append(stored, blk.Cid())
 		}
 	}
-	c, err := ufs.Import(ctx, importDAG{DAGService: b.dag, w: w}, r)
+	c, err := build(importDAG{DAGService: b.dag, w: w})
 	if cerr := w.close(); err == nil && cerr != nil {
 		err = cerr
 	}
@@ -258,9 +263,13 @@ func (d importDAG) AddMany(ctx context.Context, ns []ipld.Node) error {
 	return nil
 }
 
-// ImportBytes stores data as a UnixFS file and returns its root.
+// ImportBytes stores data as a UnixFS file and returns its root, as
+// Import of a reader of data does. The leaves are taken from data in place
+// (ufs.ImportBytes), not copied into chunk buffers first: the import
+// writer copies each into its pack and keeps none, so data is the
+// caller's again when ImportBytes returns.
 func (b *Blocks) ImportBytes(ctx context.Context, data []byte) (cid.Cid, error) {
-	return b.Import(ctx, bytes.NewReader(data))
+	return b.importWith(ctx, func(ds ipld.DAGService) (cid.Cid, error) { return ufs.ImportBytes(ctx, ds, data) })
 }
 
 // ImportFile stores the file at path as a UnixFS file and returns its root.

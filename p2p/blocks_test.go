@@ -296,3 +296,26 @@ func TestDirectPinsAndSetPins(t *testing.T) {
 		t.Fatalf("gc %+v, want 5 kept", st)
 	}
 }
+
+// ImportBytes stores what Import of the same bytes stores, and keeps no
+// slice of the caller's memory: bytes changed after it returns leave the
+// stored file as it was (a node reuses the memory of a held base).
+func TestImportBytesKeepsNoSliceOfItsInput(t *testing.T) {
+	ctx := context.Background()
+	bl, err := OpenBlocks(t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bl.Close()
+	data := randomBytes(3<<20+5, 7)
+	want := bytes.Clone(data)
+	root, err := bl.ImportBytes(ctx, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err := ufs.CID(bytes.NewReader(want)); err != nil || !c.Equals(root) {
+		t.Fatalf("ImportBytes root %s, Import's %s (%v)", root, c, err)
+	}
+	clear(data)
+	checkExport(t, bl, root, want)
+}

@@ -19,6 +19,7 @@
 package ufs
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -57,17 +58,48 @@ func Import(ctx context.Context, ds ipld.DAGService, r io.Reader) (cid.Cid, erro
 	return build(ctx, ds, r)
 }
 
+// ImportBytes is Import of b, whose leaves are slices of b rather than
+// copies: the same DAG with no copy and no chunk buffers. b must not
+// change while ds may still read the nodes it was given.
+func ImportBytes(ctx context.Context, ds ipld.DAGService, b []byte) (cid.Cid, error) {
+	if ds == nil {
+		return cid.Undef, errors.New("ufs import: nil DAG service")
+	}
+	return buildFrom(ctx, ds, &sliceSplitter{b: b})
+}
+
+// sliceSplitter cuts a byte slice as chunker.NewSizeSplitter cuts a
+// reader of it: the profile's chunk size a chunk, the last one shorter, then
+// io.EOF (at once for no bytes), handing out slices of b.
+type sliceSplitter struct{ b []byte }
+
+func (s *sliceSplitter) Reader() io.Reader { return bytes.NewReader(s.b) }
+
+func (s *sliceSplitter) NextBytes() ([]byte, error) {
+	if len(s.b) == 0 {
+		return nil, io.EOF
+	}
+	n := min(int(profile.ChunkSize), len(s.b))
+	c := s.b[:n:n]
+	s.b = s.b[n:]
+	return c, nil
+}
+
 func build(ctx context.Context, ds ipld.DAGService, r io.Reader) (cid.Cid, error) {
 	if r == nil {
 		return cid.Undef, errors.New("ufs: nil reader")
 	}
+	return buildFrom(ctx, ds, chunker.NewSizeSplitter(r, profile.ChunkSize))
+}
+
+func buildFrom(ctx context.Context, ds ipld.DAGService, spl chunker.Splitter) (cid.Cid, error) {
 	params := helpers.DagBuilderParams{
 		Maxlinks:   profile.FileDAGWidth,
 		RawLeaves:  profile.RawLeaves,
 		CidBuilder: profile.CidBuilder(),
 		Dagserv:    ctxDAG{ctx: ctx, DAGService: ds},
 	}
-	db, err := params.New(chunker.NewSizeSplitter(r, profile.ChunkSize))
+	db, err := params.New(spl)
 	if err != nil {
 		return cid.Undef, fmt.Errorf("ufs: new DAG builder: %w", err)
 	}

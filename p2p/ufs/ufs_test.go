@@ -143,3 +143,39 @@ func TestProfileIsTheFixedOne(t *testing.T) {
 		t.Fatalf("profile %+v is not CIDv1/raw leaves/1 MiB/1024 links/sha2-256", p)
 	}
 }
+
+// ImportBytes builds the DAG Import builds of the same bytes, at every
+// chunk boundary and for kubo's vectors, and the DAG reads back as them.
+func TestImportBytesIsImport(t *testing.T) {
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{0, 1, ChunkSize - 1, ChunkSize, ChunkSize + 1, 3*ChunkSize + 12345, 4 * ChunkSize} {
+		data := make([]byte, n)
+		for i := range data {
+			data[i] = byte(rng.Uint32())
+		}
+		want, err := Import(ctx, discard{}, bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, dag := memDAG()
+		got, err := ImportBytes(ctx, dag, data)
+		if err != nil || !got.Equals(want) {
+			t.Fatalf("%d bytes: ImportBytes %s (%v), Import %s", n, got, err, want)
+		}
+		var out bytes.Buffer
+		if err := Export(ctx, dag, got, &out); err != nil || !bytes.Equal(out.Bytes(), data) {
+			t.Fatalf("%d bytes: exported %d bytes (%v)", n, out.Len(), err)
+		}
+	}
+	for _, v := range vectors {
+		data, err := os.ReadFile(datasetPath(t, v.path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := ImportBytes(ctx, discard{}, data)
+		if err != nil || got.String() != v.want {
+			t.Fatalf("%s: ImportBytes %s (%v), kubo %s", v.path, got, err, v.want)
+		}
+	}
+}
