@@ -152,11 +152,15 @@ func importFused(ctx context.Context, st fusedStore, held *heldBases, size int64
 
 // importHeld writes the fused file into buf, imports it and holds it
 // (heldBases): the file is whole in memory, which the trainer and the next
-// fusion then read instead of the store.
+// fusion then read instead of the store. A write that failed because ctx
+// ended may still be going on (the running sum's keeper answers a request
+// its asker stopped waiting for), so its buffer is left to the collector.
 func importHeld(ctx context.Context, st fusedStore, held *heldBases, buf []byte, write func(io.Writer) error) (cid.Cid, int64, error) {
 	w := &appendWriter{b: buf}
 	if err := write(w); err != nil {
-		held.drop(w.b)
+		if ctx.Err() == nil {
+			held.drop(w.b)
+		}
 		return cid.Undef, 0, err
 	}
 	c, err := st.ImportBytes(ctx, w.b)
@@ -178,7 +182,9 @@ func (w *appendWriter) Write(p []byte) (int, error) {
 
 // openBase opens the weights c for reading in place, and gives the file's
 // size: held in memory, else stored, read a block at a time (a fusion
-// reads the base once, in order, and never holds it whole).
+// reads the base once, in order, and never holds it whole). A held base
+// read under a ctx that ended is not given back: the running sum's keeper
+// may still be reading it for a request its asker stopped waiting for.
 func openBase(ctx context.Context, st fileOpener, held *heldBases, c cid.Cid, max int64) (*checkpoint.Reader, int64, func(), error) {
 	if b, done := held.get(c); b != nil {
 		r, err := checkpoint.OpenBytes(b)
@@ -186,7 +192,11 @@ func openBase(ctx context.Context, st fileOpener, held *heldBases, c cid.Cid, ma
 			done()
 			return nil, 0, nil, fmt.Errorf("%s (held): %w", c, err)
 		}
-		return r, int64(len(b)), done, nil
+		return r, int64(len(b)), func() {
+			if ctx.Err() == nil {
+				done()
+			}
+		}, nil
 	}
 	f, err := st.OpenFile(ctx, c, max)
 	if err != nil {

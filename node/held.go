@@ -21,7 +21,7 @@ const heldShare = 16
 // heldBases keeps the node's newest fused bases in memory, as the fusion
 // wrote them, beside their durable copy in the store. The trainer reads
 // the head's base from here when it starts and when it takes the delta,
-// and the next round's fusion reads it as its parent: no base is read
+// and the next round's fusion reads it as its parent: no held base is read
 // back from the store, and none passes through the page cache, where on
 // some VMs each new page costs a trap to the host (docs/benchmarks.md,
 // "Fused bases held in memory"). A held base's bytes never change: any

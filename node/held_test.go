@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"testing"
 
+	"github.com/coldnode/coldnode/train/checkpoint"
 	"github.com/ipfs/go-cid"
 )
 
@@ -129,4 +131,47 @@ func TestRunFusionHoldsItsBase(t *testing.T) {
 		t.Fatalf("trainer's base: %v", err)
 	}
 	release()
+}
+
+// A held fusion whose write failed because its ctx ended leaves its buffer
+// and its base's buffer out of reuse: the running sum's keeper may still
+// be writing the one and reading the other.
+func TestHeldBuffersOfAStoppedFusionAreNotReused(t *testing.T) {
+	const size = 1 << 10
+	h := newHeldBases(heldShare * (heldKeep + 2) * size)
+	parent := cid.NewCidV1(cid.Raw, mustHash(t, "parent"))
+	file, err := checkpoint.Encode(&checkpoint.File{Tensors: []checkpoint.Tensor{
+		checkpoint.NewF32("w", []int{size / 8}, make([]float32, size/8))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb := append(h.buffer(size), file...)
+	h.hold(parent, pb)
+	ctx, cancel := context.WithCancel(context.Background())
+	_, _, release, err := openBase(ctx, nil, h, parent, 2*size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var written []byte
+	_, _, err = importHeld(ctx, nil, h, h.buffer(size), func(w io.Writer) error {
+		w.Write(make([]byte, size))
+		written = w.(*appendWriter).b
+		cancel()
+		return ctx.Err()
+	})
+	release()
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v", err)
+	}
+	next := h.buffer(size)
+	if same(next, written) {
+		t.Fatal("the stopped fusion's buffer was handed out again")
+	}
+	h.hold(cid.NewCidV1(cid.Raw, mustHash(t, "a")), next)
+	h.hold(cid.NewCidV1(cid.Raw, mustHash(t, "b")), h.buffer(size)) // evicts parent
+	for range heldKeep + 2 {
+		if same(h.buffer(size), pb) {
+			t.Fatal("the stopped fusion's base was handed out again")
+		}
+	}
 }

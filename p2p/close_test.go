@@ -33,6 +33,7 @@ func TestNoGoroutinesLeftAfterClose(t *testing.T) {
 	ta, _ := a.Join("leak", TopicHeads, nil)
 	tb, _ := b.Join("leak", TopicHeads, nil)
 	ta.Reannounce(50*time.Millisecond, func() [][]byte { return [][]byte{[]byte("x")} })
+	eventually(t, 10*time.Second, "a to see b's subscription", func() bool { return len(ta.Peers()) == 1 })
 	if err := ta.Publish(ctx, []byte("hello")); err != nil {
 		t.Fatal(err)
 	}

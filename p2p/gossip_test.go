@@ -210,6 +210,7 @@ func TestValidatorHookIgnore(t *testing.T) {
 		return Accept
 	})
 	ctx := context.Background()
+	eventually(t, 10*time.Second, "a to see b's subscription", func() bool { return len(ta.Peers()) == 1 })
 	if err := ta.Publish(ctx, []byte("dup")); err != nil {
 		t.Fatal(err)
 	}

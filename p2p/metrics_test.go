@@ -34,8 +34,14 @@ func TestMetricsCount(t *testing.T) {
 		return Accept
 	})
 	ctx := context.Background()
-	ta.Publish(ctx, []byte("bad"))
-	ta.Publish(ctx, []byte("good"))
+	// Before a hears b's subscription a publish finds no peer (ErrNoPeers)
+	// and the message is gone; on a loaded machine that can take seconds.
+	eventually(t, 10*time.Second, "a to see b's subscription", func() bool { return len(ta.Peers()) == 1 })
+	for _, p := range []string{"bad", "good"} {
+		if err := ta.Publish(ctx, []byte(p)); err != nil {
+			t.Fatalf("publish %q: %v", p, err)
+		}
+	}
 	recvPayload(t, tb.Messages(), []byte("good"), 10*time.Second)
 	eventually(t, 5*time.Second, "rejection counted", func() bool {
 		return counterValue(t, m.gossip.WithLabelValues("rejected")) == 1
