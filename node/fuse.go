@@ -33,16 +33,11 @@ type fuseDone struct {
 	Sum   bool // written from the running sum (see sums)
 }
 
-// fileOpener opens stored files for reading a piece at a time.
-type fileOpener interface {
-	OpenFile(ctx context.Context, c cid.Cid, maxBytes int64) (storedFile, error)
-}
-
 // fusedStore is the store a fusion reads from and writes its result to.
 type fusedStore interface {
 	weightStore
+	fileStore
 	Import(ctx context.Context, r io.Reader) (cid.Cid, error)
-	OpenFile(ctx context.Context, c cid.Cid, maxBytes int64) (storedFile, error)
 }
 
 // runFusion reads the base (held in memory, else stored) and every delta
@@ -185,7 +180,7 @@ func (w *appendWriter) Write(p []byte) (int, error) {
 // reads the base once, in order, and never holds it whole). A held base
 // read under a ctx that ended is not given back: the running sum's keeper
 // may still be reading it for a request its asker stopped waiting for.
-func openBase(ctx context.Context, st fileOpener, held *heldBases, c cid.Cid, max int64) (*checkpoint.Reader, int64, func(), error) {
+func openBase(ctx context.Context, st fileStore, held *heldBases, c cid.Cid, max int64) (*checkpoint.Reader, int64, func(), error) {
 	if b, done := held.get(c); b != nil {
 		r, err := checkpoint.OpenBytes(b)
 		if err != nil {

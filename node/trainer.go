@@ -29,7 +29,7 @@ type weightStore interface {
 // deltas into; OpenFile lets the delta read the base a piece at a time.
 type trainStore interface {
 	weightStore
-	OpenFile(ctx context.Context, c cid.Cid, maxBytes int64) (storedFile, error)
+	fileStore
 }
 
 // trainJob asks for a contribution to round Round on base Base.
