@@ -109,10 +109,11 @@ func (rt *runtime) addOpened(ctx context.Context, ck consensus.Check, in fusion.
 // memory lent by inflateBufs: the compressed file is never held whole
 // beside what it inflates to.
 type arrived struct {
-	b     []byte  // the stored file, unless inflated
-	raw   *[]byte // the rawBufs memory b lives in
-	inner []byte  // the file inside the frame, when inflated
-	buf   *[]byte // the inflateBufs memory inner lives in; nil: not inflated
+	b       []byte  // the file, read from the store or gathered by its fetch, unless inflated
+	raw     *[]byte // the rawBufs memory b lives in
+	inner   []byte  // the file inside the frame, when inflated
+	buf     *[]byte // the inflateBufs memory inner lives in; nil: not inflated
+	release func()  // frees the gather slot b holds (fetchArrived); nil: none
 }
 
 // inflateArrived inflates the stored delta c as a stream when it is a
@@ -142,6 +143,9 @@ func (rt *runtime) inflateArrived(ctx context.Context, st store, c cid.Cid) (arr
 // giveBack returns a delta's memory to rawBufs and inflateBufs once it
 // is judged, unless ctx ended (the keeper may still be reading it).
 func (a arrived) giveBack(ctx context.Context) {
+	if a.release != nil {
+		a.release()
+	}
 	if ctx.Err() != nil {
 		return
 	}

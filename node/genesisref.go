@@ -17,8 +17,9 @@ import (
 // from the block store each time. Only the header is kept: no check reads
 // the genesis values, so holding them cost a body of memory for nothing.
 type genesisRef struct {
-	mu sync.Mutex // checks run concurrently
-	r  *checkpoint.Reader
+	mu   sync.Mutex // checks run concurrently
+	r    *checkpoint.Reader
+	size int64 // the genesis file's bytes
 }
 
 // genesisLayout returns the genesis layout, reading it on first use: a
@@ -40,8 +41,20 @@ func (rt *runtime) genesisLayout(ctx context.Context) (*checkpoint.Reader, error
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", rt.genesis.Weights, err)
 	}
-	g.r = r
+	g.r, g.size = r, f.Size()
 	return r, nil
+}
+
+// genesisSize returns the size of the genesis file, reading its layout
+// on first use (genesisLayout).
+func (rt *runtime) genesisSize(ctx context.Context) (int64, error) {
+	if _, err := rt.genesisLayout(ctx); err != nil {
+		return 0, err
+	}
+	g := &rt.gref
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.size, nil
 }
 
 // layoutOf opens safetensors bytes b keeping only their header: the

@@ -187,12 +187,26 @@ func loadGenesis(ctx context.Context, blocks *p2p.Blocks, swarm cid.Cid, timeout
 }
 
 // fetch makes c local: over the direct DAG stream from a connected peer that
-// holds it, falling back to bitswap (p2p.FetchFrom).
-func (s store) fetch(ctx context.Context, c cid.Cid, maxBytes int64, progress p2p.Progress) (int64, error) {
-	if s.host == nil {
-		return s.blocks.Fetch(ctx, c, maxBytes, progress)
+// holds it, falling back to bitswap (p2p.FetchFrom). With into set, a
+// direct fetch also gathers the file in its memory, and data returns it
+// (p2p.FetchFromInto).
+func (s store) fetch(ctx context.Context, c cid.Cid, maxBytes int64, progress p2p.Progress, into *gather) (n int64, data []byte, err error) {
+	switch {
+	case s.host == nil:
+		n, err = s.blocks.Fetch(ctx, c, maxBytes, progress)
+	case into == nil:
+		n, err = s.host.FetchFrom(ctx, holderFirst(ctx, s.host.Peers()), c, maxBytes, progress)
+	default:
+		n, data, err = s.host.FetchFromInto(ctx, holderFirst(ctx, s.host.Peers()), c, maxBytes, progress, into.buf, into.max)
 	}
-	return s.host.FetchFrom(ctx, holderFirst(ctx, s.host.Peers()), c, maxBytes, progress)
+	return n, data, err
+}
+
+// gather is memory a fetch may gather its file in: *buf, grown up to max
+// bytes.
+type gather struct {
+	buf *[]byte
+	max int64
 }
 
 // store adapts p2p.Blocks to the weightStore the trainer and fusion use.
@@ -237,6 +251,16 @@ func (s store) MakeLocal(ctx context.Context, c cid.Cid, maxBytes int64) (int64,
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	return s.makeLocal(ctx, c, maxBytes)
+}
+
+// MakeLocalInto is MakeLocal gathering a fetched file in into's memory:
+// data is the file when a direct fetch brought it whole there, else nil
+// (it was stored already, or came otherwise), and the caller reads it
+// from the store.
+func (s store) MakeLocalInto(ctx context.Context, c cid.Cid, maxBytes int64, into gather) (n int64, data []byte, err error) {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	return s.makeLocalInto(ctx, c, maxBytes, &into)
 }
 
 // readLocal returns the bytes of the local file c of n bytes, in new
@@ -290,8 +314,16 @@ func (s store) OpenFile(ctx context.Context, c cid.Cid, maxBytes int64) (storedF
 // fetch of it would stream it whole from a peer (every node holds the
 // round's base) only to find each block already there.
 func (s store) makeLocal(ctx context.Context, c cid.Cid, maxBytes int64) (int64, error) {
+	n, _, err := s.makeLocalInto(ctx, c, maxBytes, nil)
+	return n, err
+}
+
+// makeLocalInto is makeLocal, gathering a fetched file in into when set
+// (MakeLocalInto).
+func (s store) makeLocalInto(ctx context.Context, c cid.Cid, maxBytes int64, into *gather) (int64, []byte, error) {
 	if n, ok, err := s.blocks.Stored(ctx, c); err != nil || ok {
-		return storedSize(c, n, maxBytes, err)
+		n, err = storedSize(c, n, maxBytes, err)
+		return n, nil, err
 	}
 	start := time.Now()
 	faultPoint("fetch")
@@ -302,17 +334,17 @@ func (s store) makeLocal(ctx context.Context, c cid.Cid, maxBytes int64) (int64,
 		ctx, progress, stop = stallWatch(ctx, s.stall, progress)
 		defer stop()
 	}
-	n, err := s.fetch(ctx, c, maxBytes, progress)
+	n, data, err := s.fetch(ctx, c, maxBytes, progress, into)
 	s.progress.Done()
 	if err != nil {
 		if errors.Is(context.Cause(ctx), errStalled) {
-			return 0, fmt.Errorf("%s: %w for %v", c, errStalled, s.stall)
+			return 0, nil, fmt.Errorf("%s: %w for %v", c, errStalled, s.stall)
 		}
-		return 0, err
+		return 0, nil, err
 	}
 	s.metrics.ObserveFetch(n, time.Since(start))
-	s.log.Info("fetched", "cid", c, "bytes", n, "seconds", fmt.Sprintf("%.3f", time.Since(start).Seconds()))
-	return n, nil
+	s.log.Info("fetched", "cid", c, "bytes", n, "seconds", fmt.Sprintf("%.3f", time.Since(start).Seconds()), "in_memory", data != nil)
+	return n, data, nil
 }
 
 // storedSize is makeLocal's answer for a file stored whole: its size,

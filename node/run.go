@@ -40,6 +40,7 @@ type runtime struct {
 	rule     fusion.Rule                 // the genesis's fusion rule
 	sums     *sums                       // the running sum of a mean rule; nil for other rules
 	held     *heldBases                  // fused bases in memory; nil when the budget does not allow them
+	gather   *gatherSlots                // deltas checked from their fetch's memory; nil without a budget
 	ownTrain atomic.Pointer[trainWindow] // the node's training job, if one runs
 
 	// owned by the loop goroutine
@@ -162,6 +163,7 @@ func (rt *runtime) init(ctx context.Context, swarm cid.Cid, key signerKey, gb []
 	}
 	rt.sums = newSums(rt.rule, rt.genesisLayout)
 	rt.held = newHeldBases(n.cfg.MemoryBudget)
+	rt.gather = newGatherSlots(n.cfg.MemoryBudget)
 	if rt.sm, err = newMachine(gb, key, n.cfg); err != nil {
 		return err
 	}

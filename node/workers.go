@@ -154,13 +154,16 @@ func (rt *runtime) startCheck(ctx context.Context, ck consensus.Check) {
 // fails with errStopping when ctx ends during a wait.
 func (rt *runtime) fetchForCheck(ctx context.Context, ck consensus.Check) (arrived, func(), error) {
 	st := rt.store.withStall(2 * rt.n.cfg.RetryEvery)
-	hctx := withHolder(ctx, ck.Peer)
-	n, err := st.MakeLocal(hctx, ck.Delta, ck.MaxBytes)
+	n, a, err := rt.fetchArrived(withHolder(ctx, ck.Peer), st, ck)
 	if err != nil {
 		return arrived{}, nil, err
 	}
 	if !rt.awaitOwnTraining(ctx, ck.Round) || !rt.checks.acquire(ctx) {
+		a.giveBack(ctx)
 		return arrived{}, nil, errStopping
+	}
+	if a.b != nil {
+		return a, rt.checks.release, nil
 	}
 	if n > streamChecksOver {
 		if a, ok := rt.inflateArrived(ctx, st, ck.Delta); ok {
@@ -175,6 +178,28 @@ func (rt *runtime) fetchForCheck(ctx context.Context, ck consensus.Check) (arriv
 		return arrived{}, nil, err
 	}
 	return arrived{b: b, raw: raw}, rt.checks.release, nil
+}
+
+// fetchArrived makes ck's delta local and returns its size. When a gather
+// slot is free (gatherSlots), the fetch gathers the delta in memory lent
+// by rawBufs, and a holds it (a.b), with the slot, until giveBack; else,
+// or when the delta was stored already or came otherwise, a is empty and
+// the delta is read from the store.
+func (rt *runtime) fetchArrived(ctx context.Context, st store, ck consensus.Check) (int64, arrived, error) {
+	size, err := rt.genesisSize(ctx)
+	release, ok := rt.gather.take(size)
+	if err != nil || !ok {
+		n, err := st.MakeLocal(ctx, ck.Delta, ck.MaxBytes)
+		return n, arrived{}, err
+	}
+	raw := lendRaw()
+	n, data, err := st.MakeLocalInto(ctx, ck.Delta, ck.MaxBytes, gather{buf: raw, max: size})
+	if err != nil || data == nil {
+		rawBufs.Put(raw)
+		release()
+		return n, arrived{}, err
+	}
+	return n, arrived{b: data, raw: raw, release: release}, nil
 }
 
 // streamChecksOver is the size over which a check looks for a zstd frame

@@ -377,8 +377,9 @@ type packWriter struct {
 	move bool // compaction: the records replace their blocks' entries
 	// direct writes the packs around the page cache where they can be
 	// (packstage.go): Import's, whose files (a fused base, the node's own
-	// delta) nothing reads soon; a fetch's deltas are read back by their
-	// check at once, from the page cache.
+	// delta) nothing reads soon, and those of a fetch gathered in memory
+	// (FetchFromInto); other fetches' deltas are read back by their check
+	// at once, from the page cache.
 	direct bool
 	f      *packFile // nil: no pack open
 	id     uint64

@@ -17,10 +17,11 @@ import (
 // where the system charges for memory it has not touched for a while (a
 // VM whose host takes back free pages, which then fault on first use),
 // copying 16 fused bases into new page-cache pages was up to a third of a
-// round's CPU at 16 nodes (docs/benchmarks.md, item 1). A fetch's packs
-// still go through the page cache: its deltas are read back by their
-// checks at once. A file system that refuses O_DIRECT gets the same bytes
-// through the page cache.
+// round's CPU at 16 nodes (docs/benchmarks.md, item 1). So are the packs
+// of a fetch that gathers its file in memory (FetchFromInto), whose caller
+// reads the file from there. Other fetches' packs go through the page
+// cache: their deltas are read back by their checks at once. A file
+// system that refuses O_DIRECT gets the same bytes through the page cache.
 const (
 	// stageSize is the staging buffer: the size of each direct write.
 	stageSize = 2 << 20

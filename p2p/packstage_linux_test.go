@@ -15,6 +15,28 @@ import (
 // file system takes direct writes; a fetch's pack of the same DAG goes
 // through the page cache, all of whose pages then hold it.
 func TestImportPacksBypassPageCache(t *testing.T) {
+	requireDirect(t)
+	f := newDAGFixture(t) // f.src imported the file
+	checkPackCached(t, f.src, false)
+	checkPackCached(t, f.fetchInto(t, t.TempDir()), true)
+}
+
+// A fetch that gathers its file in memory writes its pack around the
+// page cache too: its caller reads the file from that memory.
+func TestGatheredFetchPacksBypassPageCache(t *testing.T) {
+	requireDirect(t)
+	f, ctx := sinkFixture(t, randomBytes(3<<20, 16))
+	var into []byte
+	if data, err := f.fetchFromInto(ctx, f.root, &into, 1<<30); err != nil || data == nil {
+		t.Fatalf("gathered %d bytes (%v), want the file", len(data), err)
+	}
+	checkPackCached(t, f.dst, false)
+}
+
+// requireDirect skips a test where the test directory's file system
+// refuses O_DIRECT.
+func requireDirect(t *testing.T) {
+	t.Helper()
 	probe, err := os.Create(filepath.Join(t.TempDir(), "probe"))
 	if err != nil {
 		t.Fatal(err)
@@ -23,9 +45,6 @@ func TestImportPacksBypassPageCache(t *testing.T) {
 	if !setDirect(probe, true) {
 		t.Skip("the test directory's file system refuses O_DIRECT")
 	}
-	f := newDAGFixture(t) // f.src imported the file
-	checkPackCached(t, f.src, false)
-	checkPackCached(t, f.fetchInto(t, t.TempDir()), true)
 }
 
 // checkPackCached requires n's one pack to be all in the page cache, or

@@ -24,12 +24,17 @@ import (
 // root declares (on error, the file bytes received so far; a block repeated
 // in the DAG is sent and counted once). FetchFrom adds a fallback to bitswap.
 func (n *Node) FetchDirect(ctx context.Context, from peer.ID, root cid.Cid, maxBytes int64, progress Progress) (int64, error) {
+	return n.fetchDirectInto(ctx, from, root, maxBytes, progress, nil)
+}
+
+// fetchDirectInto is FetchDirect, gathering the file in sink when not nil.
+func (n *Node) fetchDirectInto(ctx context.Context, from peer.ID, root cid.Cid, maxBytes int64, progress Progress, sink *fileSink) (int64, error) {
 	b := n.blocks
 	if err := b.rlock(); err != nil {
 		return 0, err
 	}
 	defer b.gc.RUnlock()
-	done, err := n.fetchDirect(ctx, from, root, maxBytes, progress)
+	done, err := n.fetchDirect(ctx, from, root, maxBytes, progress, sink)
 	b.metrics.fetched(done)
 	if err != nil {
 		return done, fmt.Errorf("p2p fetch %s from %s: %w", root, from, err)
@@ -37,7 +42,7 @@ func (n *Node) FetchDirect(ctx context.Context, from peer.ID, root cid.Cid, maxB
 	return done, nil
 }
 
-func (n *Node) fetchDirect(ctx context.Context, from peer.ID, root cid.Cid, maxBytes int64, progress Progress) (int64, error) {
+func (n *Node) fetchDirect(ctx context.Context, from peer.ID, root cid.Cid, maxBytes int64, progress Progress, sink *fileSink) (int64, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	s, err := n.host.NewStream(ctx, from, DAGProtocol)
@@ -49,7 +54,7 @@ func (n *Node) fetchDirect(ctx context.Context, from peer.ID, root cid.Cid, maxB
 	if dl, ok := ctx.Deadline(); ok {
 		s.SetDeadline(dl)
 	}
-	done, err := n.blocks.receive(ctx, s, root, maxBytes, progress)
+	done, err := n.blocks.receive(ctx, s, root, maxBytes, progress, sink)
 	if err != nil {
 		s.Reset()
 		return done, contextErr(ctx, err)
@@ -66,8 +71,12 @@ func contextErr(ctx context.Context, err error) error {
 	return err
 }
 
-// receive sends the request on s and stores the DAG that comes back.
-func (b *Blocks) receive(ctx context.Context, s io.ReadWriter, root cid.Cid, maxBytes int64, progress Progress) (int64, error) {
+// receive sends the request on s and stores the DAG that comes back,
+// gathering the file in sink when not nil: its leaves are read into the
+// sink's memory and stored from there, by a writer that recycles no
+// buffer (the sink's are the caller's) and writes its pack around the
+// page cache (the caller reads the file from the sink).
+func (b *Blocks) receive(ctx context.Context, s io.ReadWriter, root cid.Cid, maxBytes int64, progress Progress, sink *fileSink) (int64, error) {
 	if err := sendRequest(s, root); err != nil {
 		return 0, err
 	}
@@ -78,10 +87,17 @@ func (b *Blocks) receive(ctx context.Context, s io.ReadWriter, root cid.Cid, max
 	if err := readStatus(r); err != nil {
 		return 0, err
 	}
-	d := &dagReader{r: r, max: maxBytes + maxBytes/64 + 1<<20, cap: maxBytes, progress: progress}
+	d := &dagReader{r: r, max: maxBytes + maxBytes/64 + 1<<20, cap: maxBytes, progress: progress, sink: sink}
 	d.order.start(root)
-	w := newBatchWriter(ctx, b.bs, b.blobs)
+	var w *batchWriter
+	if sink != nil {
+		sink.start()
+		w = newSinkWriter(ctx, b.bs, b.blobs)
+	} else {
+		w = newBatchWriter(ctx, b.bs, b.blobs)
+	}
 	if err := errors.Join(d.run(w), w.close()); err != nil {
+		sink.fail()
 		return d.done, err
 	}
 	return max(d.done, d.total), nil
@@ -131,6 +147,7 @@ type dagReader struct {
 	total    int64 // file size the root declares
 	rooted   bool  // the root has been read
 	progress Progress
+	sink     *fileSink // gathers the file; nil: none
 }
 
 func (d *dagReader) run(w *batchWriter) error {
@@ -164,6 +181,9 @@ func (d *dagReader) block(w *batchWriter, want cid.Cid) (blocks.Block, error) {
 	if err := d.account(blk); err != nil {
 		return nil, err
 	}
+	if d.sink != nil {
+		d.sink.block(blk)
+	}
 	kids, err := links(blk)
 	if err != nil {
 		return nil, err
@@ -196,11 +216,23 @@ func (d *dagReader) frame(w *batchWriter, want cid.Cid) ([]byte, error) {
 		return nil, fmt.Errorf("%w: block %s takes the DAG past %d bytes", ErrTooLarge, want, d.max)
 	}
 	d.received += int64(size)
-	data := w.buffer(size)
+	data := d.buffer(w, want, size)
 	if _, err := io.ReadFull(d.r, data); err != nil {
 		return nil, fmt.Errorf("read block %s: %w", want, err)
 	}
 	return data, nil
+}
+
+// buffer returns the memory the next block, want of n bytes, is read
+// into: its place in the sink for a leaf, when there is one, else the
+// writer's.
+func (d *dagReader) buffer(w *batchWriter, want cid.Cid, n int) []byte {
+	if d.sink != nil && isLeaf(want) {
+		if b := d.sink.leaf(n); b != nil {
+			return b
+		}
+	}
+	return w.buffer(n)
 }
 
 // account adds a verified block's file bytes and checks the caps.
@@ -210,6 +242,9 @@ func (d *dagReader) account(blk blocks.Block) error {
 		d.total = declaredSize(blk)
 		if d.total > d.cap {
 			return fmt.Errorf("%w: root %s declares %d bytes, cap %d", ErrTooLarge, blk.Cid(), d.total, d.cap)
+		}
+		if d.sink != nil {
+			d.sink.expect(d.total)
 		}
 	}
 	d.done += dataBytes(blk)

@@ -65,6 +65,13 @@ func newBatchWriter(ctx context.Context, bs blockstore.Blockstore, blobs *blobSt
 	return startBatchWriter(ctx, bs, blobs, batchQueue, make(chan []byte, poolBuffers), false)
 }
 
+// newSinkWriter is the batch writer of a fetch into memory
+// (FetchFromInto): the leaves are in the caller's memory, so no buffer is
+// recycled, and the packs are written around the page cache.
+func newSinkWriter(ctx context.Context, bs blockstore.Blockstore, blobs *blobStore) *batchWriter {
+	return startBatchWriter(ctx, bs, blobs, batchQueue, nil, true)
+}
+
 // newImportWriter is the batch writer of Import: a short queue, no
 // buffers kept for reuse (the importer's blocks own theirs), and packs
 // written around the page cache.

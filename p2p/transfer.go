@@ -20,9 +20,15 @@ import (
 // gone, or across a partition, before its connection is declared dead) is
 // given up for the next one.
 func (n *Node) FetchFrom(ctx context.Context, from []peer.ID, root cid.Cid, maxBytes int64, progress Progress) (int64, error) {
+	return n.fetchFrom(ctx, from, root, maxBytes, progress, nil)
+}
+
+// fetchFrom is FetchFrom, gathering the file in sink (when not nil) if a
+// direct fetch brings it (FetchFromInto).
+func (n *Node) fetchFrom(ctx context.Context, from []peer.ID, root cid.Cid, maxBytes int64, progress Progress, sink *fileSink) (int64, error) {
 	var errs []error
 	for _, p := range from {
-		done, err := n.fetchWatched(ctx, p, root, maxBytes, progress)
+		done, err := n.fetchWatched(ctx, p, root, maxBytes, progress, sink)
 		if err == nil {
 			return done, nil
 		}
@@ -37,6 +43,7 @@ func (n *Node) FetchFrom(ctx context.Context, from []peer.ID, root cid.Cid, maxB
 		}
 		errs = append(errs, err)
 	}
+	sink.fail() // bitswap stores the blocks in no order
 	done, err := n.blocks.Fetch(ctx, root, maxBytes, progress)
 	if err != nil {
 		errs = append(errs, err)
@@ -55,10 +62,10 @@ var errPeerStalled = errors.New("peer sent nothing for the stall time")
 
 // fetchWatched is FetchDirect from p, cancelled with errPeerStalled when p
 // sends no block for PeerStall.
-func (n *Node) fetchWatched(ctx context.Context, p peer.ID, root cid.Cid, maxBytes int64, progress Progress) (int64, error) {
+func (n *Node) fetchWatched(ctx context.Context, p peer.ID, root cid.Cid, maxBytes int64, progress Progress, sink *fileSink) (int64, error) {
 	stall := n.cfg.PeerStall
 	if stall <= 0 {
-		return n.FetchDirect(ctx, p, root, maxBytes, progress)
+		return n.fetchDirectInto(ctx, p, root, maxBytes, progress, sink)
 	}
 	pctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -70,5 +77,5 @@ func (n *Node) fetchWatched(ctx context.Context, p peer.ID, root cid.Cid, maxByt
 			progress(done, total)
 		}
 	}
-	return n.FetchDirect(pctx, p, root, maxBytes, watched)
+	return n.fetchDirectInto(pctx, p, root, maxBytes, watched, sink)
 }
