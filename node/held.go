@@ -34,9 +34,10 @@ const heldShare = 16
 type heldBases struct {
 	budget int64 // the node's memory budget (Config.MemoryBudget)
 
-	mu     sync.Mutex
-	held   []*heldBase // oldest first, at most heldKeep
-	spares [][]byte    // buffers no base holds, for the next fusions; at most heldKeep+1
+	mu       sync.Mutex
+	held     []*heldBase // oldest first, at most heldKeep
+	spares   [][]byte    // buffers no base holds, for the next fusions; at most heldKeep+1
+	prepared bool        // prepare made the buffers
 }
 
 // heldBase is one fused base in memory.
@@ -63,6 +64,16 @@ func (h *heldBases) fits(size int64) bool {
 	return h != nil && size > 0 && (heldKeep+2)*size <= h.budget/heldShare
 }
 
+// holding reports whether bases are held: prepare found that they fit.
+func (h *heldBases) holding() bool {
+	if h == nil {
+		return false
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.prepared
+}
+
 // prepare makes the buffers the bases of size bytes need, heldKeep+1 of
 // them, and touches every page, the first time it is called with a size
 // that fits: the pages fault in now, on the trainer's first start, rather
@@ -75,9 +86,10 @@ func (h *heldBases) prepare(size int64) {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if len(h.spares) > 0 || len(h.held) > 0 {
+	if h.prepared {
 		return
 	}
+	h.prepared = true
 	for range heldKeep + 1 {
 		b := make([]byte, size)
 		clear(b) // make leaves fresh pages untouched

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -89,7 +88,7 @@ func (t *trainer) run(ctx context.Context, jobs <-chan trainJob, out chan<- trai
 				return
 			}
 			own, err := t.contribute(ctx, job)
-			releaseMemory()
+			t.releaseMemory()
 			select {
 			case out <- trainDone{Job: job, Own: own, Err: err}:
 			case <-ctx.Done():
@@ -105,8 +104,18 @@ func (t *trainer) run(ctx context.Context, jobs <-chan trainJob, out chan<- trai
 // hears that training ended. What the loop starts then (the checks held
 // for the training build the round's running sum, twice the body) would
 // otherwise be allocated beside pages the runtime has freed but still
-// holds, and the node's resident set would carry both.
-func releaseMemory() { debug.FreeOSMemory() }
+// holds, and the node's resident set would carry both. A node whose
+// memory is ample against the body (it holds its bases in memory:
+// heldBases) keeps the freed pages for reuse instead (keepFreed).
+func (t *trainer) releaseMemory() { train.Collect(t.keepFreed()) }
+
+// keepFreed reports whether collections keep the pages they free
+// (train.Options.KeepFreed): when the node holds its bases in memory,
+// the rule (heldBases.fits) that leaves memory for several bodies more
+// leaves room for the pages a collection frees, and giving them back
+// only costs faults to take them again (docs/benchmarks.md, "Deltas
+// checked from the memory their fetch wrote").
+func (t *trainer) keepFreed() bool { return t.held.holding() }
 
 // contribute returns the logged contribution for job.Base if there is one
 // (a restart resumes without retraining), else trains, imports the delta and
@@ -198,7 +207,7 @@ func (t *trainer) baseLimit() int64 { return 4*t.maxDelta + (64 << 20) }
 // would otherwise still be resident while the base is read (one body) and
 // copied into the weights (another).
 func (t *trainer) finetune(ctx context.Context, job trainJob) (*train.Result, error) {
-	releaseMemory()
+	t.releaseMemory()
 	live := liveHeap() // measured by the collection just run, without the base
 	base, done, err := t.loadBase(ctx, job.Base)
 	if err != nil {
@@ -208,6 +217,7 @@ func (t *trainer) finetune(ctx context.Context, job trainJob) (*train.Result, er
 	opt := t.opt
 	opt.Seed = t.opt.Seed*1_000_003 + job.Round
 	opt.Moments = t.moments(job, parameters(base), live, opt.Moments)
+	opt.KeepFreed = t.keepFreed()
 	t.log.Info("training", "round", job.Round, "base", job.Base, "task", t.task.Name, "examples", t.examples(),
 		"epochs", opt.Epochs, "moments", opt.Moments)
 	faultPoint("train")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"runtime/debug"
 	"time"
 
@@ -76,7 +77,7 @@ func run(ctx context.Context, body *checkpoint.File, task *data.Task, opt Option
 	// before training, such as the last round's running sum) go back to
 	// the system now rather than at the scavenger's pace, so that none
 	// the heap cannot reuse stays resident beside the training.
-	debug.FreeOSMemory()
+	Collect(opt.KeepFreed)
 	s.progress = progress
 	res := &Result{Config: cfg}
 	if err := s.fit(ctx, res); err != nil {
@@ -105,6 +106,16 @@ func run(ctx context.Context, body *checkpoint.File, task *data.Task, opt Option
 func (s *session) release() {
 	s.net.EndTraining()
 	s.adam, s.train, s.best = nil, nil, nil
+	Collect(s.opt.KeepFreed)
+}
+
+// Collect collects garbage now, and gives the freed pages back to the
+// system at once unless keep (Options.KeepFreed).
+func Collect(keep bool) {
+	if keep {
+		runtime.GC()
+		return
+	}
 	debug.FreeOSMemory()
 }
 

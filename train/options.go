@@ -29,6 +29,13 @@ type Options struct {
 	// memory. The file is gone when training ends. A machine-local path,
 	// not a training setting: it changes no result and is not recorded.
 	SpillDir string `json:"-"`
+	// KeepFreed, if set, has the collections at the session's phase
+	// changes keep the pages they free for the heap to reuse, instead of
+	// giving them back to the system at once (debug.FreeOSMemory): for a
+	// machine whose memory is ample against the body, where giving pages
+	// back only costs faults to take them again (on some VMs a trap to
+	// the host each). Machine-local, like SpillDir.
+	KeepFreed bool `json:"-"`
 }
 
 // DefaultOptions are the settings coldnode trains with unless told otherwise.
