@@ -175,3 +175,25 @@ func TestHeldBuffersOfAStoppedFusionAreNotReused(t *testing.T) {
 		}
 	}
 }
+
+// A trainer keeps the pages its collections free once, and only when,
+// the node holds its bases: bases that fit leave memory to spare.
+func TestTrainerKeepsFreedPagesOnlyWhenHoldingBases(t *testing.T) {
+	if (&trainer{}).keepFreed() {
+		t.Fatal("a node without held bases keeps freed pages")
+	}
+	h := newHeldBases(1 << 30)
+	tr := &trainer{held: h}
+	if tr.keepFreed() {
+		t.Fatal("freed pages kept before any base was held")
+	}
+	h.prepare(1 << 20)
+	if !tr.keepFreed() {
+		t.Fatal("a node holding 1 MiB bases in a 1 GiB budget gives freed pages back")
+	}
+	big := newHeldBases(1 << 30)
+	big.prepare(1 << 28)
+	if (&trainer{held: big}).keepFreed() {
+		t.Fatal("a node whose bases do not fit keeps freed pages")
+	}
+}
