@@ -1,6 +1,7 @@
 package p2p
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -20,6 +21,7 @@ import (
 	"github.com/ipfs/go-cid"
 	pebbleds "github.com/ipfs/go-ds-pebble"
 	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
 )
 
 // BenchmarkDirect compares, in one interleaved loop, ways of moving 50 MiB
@@ -52,6 +54,10 @@ import (
 //	direct-nowb    direct between the shipped Nodes with the fetchers'
 //	               early write-back of packs off (the store before it):
 //	               the whole pack is written to disk by the fsync at the end
+//	direct-into    direct by Node.FetchFromInto, as a node's check fetches
+//	               a delta: the file also gathered in memory the fetcher
+//	               lends (reused, as the node's), its pack written around
+//	               the page cache; then Blocks.Sync
 //
 // Every iteration runs every path, so all see the same machine load; each
 // reports its aggregate MB/s (7 × 50 MiB or 50 MiB over its total time),
@@ -79,7 +85,7 @@ func runs(p int) bool {
 
 // paths in report order; each indexes directBench.times.
 var paths = []string{"tcp", "tcp-file", "tcp-file-sha", "libp2p", "direct", "bitswap", "direct-pebble", "direct-mem",
-	"direct-nowb"}
+	"direct-nowb", "direct-into"}
 
 const (
 	pTCP = iota
@@ -91,6 +97,7 @@ const (
 	pDirectPebble
 	pDirectMem
 	pDirectNoWB
+	pDirectInto
 )
 
 // swarm is servers and fetchers; transfer i of a round runs from
@@ -116,6 +123,7 @@ type directBench struct {
 	times   []time.Duration   // wall time per path
 	cpu     []time.Duration   // process CPU time per path
 	seed    uint64
+	into    [][]byte       // memory lent to direct-into's transfers, by index
 	wg      sync.WaitGroup // the TCP servers
 }
 
@@ -130,6 +138,9 @@ func benchDirect(b *testing.B, nsrc, ndst int) {
 	for i := range ndst {
 		pebbleOnly(b, d.pebble.dsts[i])
 		inMemory(b, d.mem.dsts[i])
+	}
+	for range max(nsrc, ndst) {
+		d.into = append(d.into, bytes.Repeat([]byte{1}, benchSize))
 	}
 	d.startTCP(b)
 	defer d.stop()
@@ -148,12 +159,13 @@ func benchDirect(b *testing.B, nsrc, ndst int) {
 			setWriteBack(d.shipped, 0)
 			return d.fetch(b, d.shipped, directFetch)
 		})
+		d.run(b, pDirectInto, func() func(int) error { return d.fetch(b, d.shipped, d.intoFetch) })
 		setWriteBack(d.shipped, packWriteBack)
 	}
 	d.report(b, d.shipped.k)
 }
 
-func bitswapFetch(_, dst *Node, c cid.Cid) (int64, error) {
+func bitswapFetch(_ int, _, dst *Node, c cid.Cid) (int64, error) {
 	return dst.Blocks().Fetch(context.Background(), c, benchSize, nil)
 }
 
@@ -161,8 +173,23 @@ func bitswapFetch(_, dst *Node, c cid.Cid) (int64, error) {
 // the node does before it names a block, and as the tcp-file paths fsync
 // their copy): with packs only pebble's log is left to sync, before packs
 // every blob file of the fetch.
-func directFetch(src, dst *Node, c cid.Cid) (int64, error) {
+func directFetch(_ int, src, dst *Node, c cid.Cid) (int64, error) {
 	n, err := dst.FetchDirect(context.Background(), src.ID(), c, benchSize, nil)
+	if err == nil {
+		err = dst.Blocks().Sync(context.Background())
+	}
+	return n, err
+}
+
+// intoFetch is directFetch by FetchFromInto, into the memory of transfer
+// i (made and touched once, then reused, as a node's check reuses the
+// memory rawBufs lends); a file not gathered there is an error.
+func (d *directBench) intoFetch(i int, src, dst *Node, c cid.Cid) (int64, error) {
+	into := &d.into[i]
+	n, data, err := dst.FetchFromInto(context.Background(), []peer.ID{src.ID()}, c, benchSize, nil, into, benchSize)
+	if err == nil && data == nil {
+		err = errors.New("the file was not gathered in memory")
+	}
 	if err == nil {
 		err = dst.Blocks().Sync(context.Background())
 	}
@@ -223,7 +250,7 @@ func (s swarm) stream(i int) error {
 // fetch imports fresh bytes on every server (no fetcher holds any of
 // their blocks: all stores were emptied), untimed, and returns the timed
 // part: transfer i fetches its server's checkpoint.
-func (d *directBench) fetch(b *testing.B, s swarm, get func(src, dst *Node, c cid.Cid) (int64, error)) func(int) error {
+func (d *directBench) fetch(b *testing.B, s swarm, get func(i int, src, dst *Node, c cid.Cid) (int64, error)) func(int) error {
 	b.StopTimer()
 	defer b.StartTimer()
 	for _, n := range append(append([]*Node{}, s.srcs...), s.dsts...) {
@@ -240,7 +267,7 @@ func (d *directBench) fetch(b *testing.B, s swarm, get func(src, dst *Node, c ci
 		}
 	}
 	return func(i int) error {
-		n, err := get(s.src(i), s.dst(i), roots[i%len(roots)])
+		n, err := get(i, s.src(i), s.dst(i), roots[i%len(roots)])
 		if err == nil && n != benchSize {
 			err = io.ErrUnexpectedEOF
 		}
@@ -441,6 +468,8 @@ func (d *directBench) report(b *testing.B, k int) {
 	ratio(pBitswap, pDirect, "direct/bitswap")
 	ratio(pDirectPebble, pDirect, "direct/direct-pebble")
 	ratio(pDirectNoWB, pDirect, "direct/direct-nowb")
+	ratio(pTCP, pDirectInto, "direct-into/tcp")
+	ratio(pTCPFile, pDirectInto, "direct-into/tcp-file")
 	ratio(pLibp2p, pDirectMem, "direct-mem/libp2p")
 	ratio(pTCP, pLibp2p, "libp2p/tcp")
 	b.ReportMetric(0, "ns/op")
