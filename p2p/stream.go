@@ -125,14 +125,13 @@ func (b *Blocks) sendDAG(ctx context.Context, w *bufio.Writer, root cid.Cid) err
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	frames := make(chan outFrame, sendAhead)
-	free := make(chan []byte, sendAhead+2)
 	var readErr error
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		defer close(frames)
-		readErr = b.readDAG(ctx, root, frames, free)
+		readErr = b.readDAG(ctx, root, frames)
 	})
-	err := writeFrames(w, frames, free)
+	err := writeFrames(w, frames)
 	cancel()
 	for range frames {
 	}
@@ -156,33 +155,42 @@ type outFrame struct {
 	buf  []byte
 }
 
-func writeFrames(w *bufio.Writer, frames <-chan outFrame, free chan<- []byte) error {
+func writeFrames(w *bufio.Writer, frames <-chan outFrame) error {
 	for f := range frames {
 		if err := writeFrame(w, f.c.Bytes(), f.data); err != nil {
 			return err
 		}
 		if f.buf != nil {
-			select {
-			case free <- f.buf:
-			default:
-			}
+			sendBufs.Put(&f.buf)
 		}
+	}
+	return nil
+}
+
+// sendBufs holds the buffers served blocks are read into (readFrame): a
+// block's buffer is garbage once written to its stream, and the next
+// block, of this stream or another, is as large. A delta is served to
+// every peer of the round at once, and a buffer for each stream's blocks
+// in flight was new memory each time: a served delta cost ~6 MiB of new
+// memory per peer, for the collector and, on some VMs, a trap to the host
+// for each new page.
+var sendBufs sync.Pool // of *[]byte
+
+// sendBuf returns a buffer from sendBufs, or nil (readFrame makes one).
+func sendBuf() []byte {
+	if p, ok := sendBufs.Get().(*[]byte); ok {
+		return *p
 	}
 	return nil
 }
 
 // readDAG reads the DAG's blocks in protocol order into frames until done,
 // a read fails or ctx ends.
-func (b *Blocks) readDAG(ctx context.Context, root cid.Cid, frames chan<- outFrame, free chan []byte) error {
+func (b *Blocks) readDAG(ctx context.Context, root cid.Cid, frames chan<- outFrame) error {
 	var o dagOrder
 	o.start(root)
 	for c, ok := o.next(); ok; c, ok = o.next() {
-		var buf []byte
-		select {
-		case buf = <-free:
-		default:
-		}
-		f, err := b.readFrame(ctx, c, buf)
+		f, err := b.readFrame(ctx, c, sendBuf())
 		if err != nil {
 			return fmt.Errorf("block %s: %w", c, err)
 		}
