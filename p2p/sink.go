@@ -12,15 +12,14 @@ import (
 // direct fetch also gathers the file's bytes, in order, in the memory
 // *into lends (grown to the file's size if short, up to intoMax bytes;
 // *into is left holding the memory used, for the next fetch), and data
-// returns them. The
-// leaves are read from the stream straight into their places there and
-// stored from there, so the file need not be read back from the store;
-// its pack is written around the page cache (packstage.go), since the
-// caller reads it from memory. data is nil when the file came another way
-// (bitswap, or it was stored already: nothing is fetched then) or has a
-// shape gathered bytes cannot stand for (a leaf met twice, data in a
-// dag-pb node) or is over intoMax bytes: the caller then reads the stored
-// file. data is only set once every block is verified and stored.
+// returns them. The leaves are read from the stream straight into their
+// places there and stored from there, so the file need not be read back
+// from the store; its pack is written around the page cache
+// (packstage.go), since the caller reads it from memory. data is nil when
+// the file came over bitswap, when a block carries file bytes of its own
+// (a dag-pb node with data) or the DAG repeats a leaf, or when the file is
+// over intoMax bytes: the caller then reads the stored file. data is only
+// set once every block is verified and stored.
 func (n *Node) FetchFromInto(ctx context.Context, from []peer.ID, root cid.Cid, maxBytes int64, progress Progress, into *[]byte, intoMax int64) (size int64, data []byte, err error) {
 	s := &fileSink{buf: into, max: intoMax}
 	size, err = n.fetchFrom(ctx, from, root, maxBytes, progress, s)
