@@ -3,8 +3,6 @@ package node
 import (
 	"bytes"
 	"context"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -62,15 +60,7 @@ func TestCheckOfAFetchedDeltaGathersIt(t *testing.T) {
 	delta := streamDelta(t, 1, rows, cols, "rows+int8+zstd", nil)
 	a, b := testHost(t, t.TempDir(), nil), testHost(t, t.TempDir(), nil)
 	b.ServeDAG()
-	c, err := b.Blocks().ImportBytes(ctx, delta)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Connect(ctx, b.Addrs()[0].String()+"/p2p/"+b.ID().String()); err != nil {
-		t.Fatal(err)
-	}
-	st := store{blocks: a.Blocks(), host: a, metrics: NewMetrics(), timeout: time.Minute,
-		log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	st, c := fetchingStore(t, a, b, delta)
 	rt := checkRuntime(t, st, ref)
 	rt.gref.size, rt.gather = int64(len(streamRefFile(t, rows, cols))), newGatherSlots(1<<40)
 	base := cid.NewCidV1(cid.Raw, mustHash(t, "base"))

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipfs/go-cid"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/coldnode/coldnode/p2p"
@@ -28,15 +29,7 @@ func TestMakeLocalFetchesNothingStored(t *testing.T) {
 	b := testHost(t, t.TempDir(), nil)
 	data := make([]byte, 3<<20+7)
 	rand.NewChaCha8([32]byte{9}).Read(data)
-	c, err := b.Blocks().ImportBytes(ctx, data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Connect(ctx, b.Addrs()[0].String()+"/p2p/"+b.ID().String()); err != nil {
-		t.Fatal(err)
-	}
-	st := store{blocks: a.Blocks(), host: a, metrics: NewMetrics(), timeout: time.Minute,
-		log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	st, c := fetchingStore(t, a, b, data)
 	for i := range 2 {
 		if n, err := st.MakeLocal(ctx, c, 1<<30); err != nil || n != int64(len(data)) {
 			t.Fatalf("MakeLocal %d = %d, %v; want %d", i, n, err, len(data))
@@ -48,6 +41,22 @@ func TestMakeLocalFetchesNothingStored(t *testing.T) {
 	if _, err := st.MakeLocal(ctx, c, 1<<20); !errors.Is(err, p2p.ErrTooLarge) {
 		t.Fatalf("a stored file over the cap: %v, want ErrTooLarge", err)
 	}
+}
+
+// fetchingStore imports data into b's store, connects a to b, and returns
+// a's store, which fetches from b, and data's CID.
+func fetchingStore(t *testing.T, a, b *p2p.Node, data []byte) (store, cid.Cid) {
+	t.Helper()
+	ctx := context.Background()
+	c, err := b.Blocks().ImportBytes(ctx, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Connect(ctx, b.Addrs()[0].String()+"/p2p/"+b.ID().String()); err != nil {
+		t.Fatal(err)
+	}
+	return store{blocks: a.Blocks(), host: a, metrics: NewMetrics(), timeout: time.Minute,
+		log: slog.New(slog.NewTextHandler(io.Discard, nil))}, c
 }
 
 // fetchedBytes reads coldnode_p2p_fetch_bytes_total from reg.
