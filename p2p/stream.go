@@ -190,7 +190,7 @@ func (b *Blocks) readDAG(ctx context.Context, root cid.Cid, frames chan<- outFra
 	var o dagOrder
 	o.start(root)
 	for c, ok := o.next(); ok; c, ok = o.next() {
-		f, err := b.readFrame(ctx, c, sendBuf())
+		f, err := b.readFrame(ctx, c)
 		if err != nil {
 			return fmt.Errorf("block %s: %w", c, err)
 		}
@@ -211,10 +211,11 @@ func (b *Blocks) readDAG(ctx context.Context, root cid.Cid, frames chan<- outFra
 	return nil
 }
 
-// readFrame reads block c, a blob file into buf when it is one.
-func (b *Blocks) readFrame(ctx context.Context, c cid.Cid, buf []byte) (outFrame, error) {
+// readFrame reads block c, a blob into a buffer from sendBufs when it is
+// one.
+func (b *Blocks) readFrame(ctx context.Context, c cid.Cid) (outFrame, error) {
 	if b.blobs != nil && blobFirst(c) {
-		data, file, err := b.blobs.read(c, buf)
+		data, file, err := b.blobs.read(c, sendBuf())
 		if err == nil {
 			return outFrame{c: c, data: data, buf: file}, nil
 		}
