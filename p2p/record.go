@@ -1,12 +1,16 @@
 package p2p
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 
 	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
 	ds "github.com/ipfs/go-datastore"
+	"github.com/multiformats/go-multihash"
+
+	"github.com/coldnode/coldnode/p2p/lanehash"
 )
 
 // verify checks that data hashes to c.
@@ -19,6 +23,51 @@ func verify(c cid.Cid, data []byte) error {
 		return fmt.Errorf("%w: %s (bytes hash to %s)", ErrBadBlock, c, got)
 	}
 	return nil
+}
+
+// verifyMany checks the blocks of run marked for a check against their
+// CIDs and returns how many at its front passed, with the error of the
+// first that did not. The sha2-256 ones are hashed together (lanehash).
+func verifyMany(run []pending) (int, error) {
+	passed := hashTogether(run)
+	for i, p := range run {
+		if !p.check || passed[i] {
+			continue
+		}
+		if err := verify(p.blk.Cid(), p.blk.RawData()); err != nil {
+			return i, err
+		}
+	}
+	return len(run), nil
+}
+
+// hashTogether hashes the blocks of run marked for a check whose CIDs are
+// sha2-256 in one lanehash.Sum256 and reports which of them match.
+func hashTogether(run []pending) []bool {
+	var idx []int
+	var msgs, want [][]byte
+	for i, p := range run {
+		if d, ok := sha256Digest(p.blk.Cid()); ok && p.check {
+			idx, msgs, want = append(idx, i), append(msgs, p.blk.RawData()), append(want, d)
+		}
+	}
+	sums := make([][lanehash.Size]byte, len(msgs))
+	lanehash.Sum256(sums, msgs)
+	passed := make([]bool, len(run))
+	for k, i := range idx {
+		passed[i] = bytes.Equal(sums[k][:], want[k])
+	}
+	return passed
+}
+
+// sha256Digest returns the digest of c's multihash if it is a full-length
+// sha2-256.
+func sha256Digest(c cid.Cid) ([]byte, bool) {
+	d, err := multihash.Decode(c.Hash())
+	if err != nil || d.Code != multihash.SHA2_256 || d.Length != lanehash.Size {
+		return nil, false
+	}
+	return d.Digest, true
 }
 
 // PutBlock stores one block (a record, typically dag-cbor) after checking it

@@ -93,13 +93,23 @@ func build(ctx context.Context, ds ipld.DAGService, r io.Reader) (cid.Cid, error
 }
 
 func buildFrom(ctx context.Context, ds ipld.DAGService, spl chunker.Splitter) (cid.Cid, error) {
+	return buildWith(ctx, ds, newLeafSums(spl))
+}
+
+// buildWith builds the DAG of the chunks sums hands out, each leaf's CID
+// from the digest sums computed for it.
+func buildWith(ctx context.Context, ds ipld.DAGService, sums *leafSums) (cid.Cid, error) {
+	cb, err := newLeafBuilder(profile.CidBuilder(), sums)
+	if err != nil {
+		return cid.Undef, err
+	}
 	params := helpers.DagBuilderParams{
 		Maxlinks:   profile.FileDAGWidth,
 		RawLeaves:  profile.RawLeaves,
-		CidBuilder: profile.CidBuilder(),
+		CidBuilder: cb,
 		Dagserv:    ctxDAG{ctx: ctx, DAGService: ds},
 	}
-	db, err := params.New(spl)
+	db, err := params.New(sums)
 	if err != nil {
 		return cid.Undef, fmt.Errorf("ufs: new DAG builder: %w", err)
 	}
