@@ -34,8 +34,9 @@ func TestDetectMatchesCPUInfo(t *testing.T) {
 	}
 }
 
-// Both kernels, where the processor runs them, give crypto/sha256's
-// digests: the test above runs only the one Sum256 picked.
+// Both kernels, where the processor runs them, and the fallback give
+// crypto/sha256's digests: the tests of lanehash_test.go run only the path
+// this processor picked.
 func TestEveryKernelMatchesSHA256(t *testing.T) {
 	if !hasKernel {
 		t.Logf("no SHA extensions: only crypto/sha256 runs here")
@@ -47,10 +48,20 @@ func TestEveryKernelMatchesSHA256(t *testing.T) {
 			t.Logf("no AVX-512VL: blocks4x not run")
 			continue
 		}
-		blocks, _ = pick(w)
-		r := rand.New(rand.NewPCG(9, 10))
-		for _, n := range []int{0, 1, 55, 56, 63, 64, 65, 119, 120, 128, 1000, 1 << 16, 1<<20 + 1} {
-			checkSums(t, messages(r, 4, n))
-		}
+		blocks = pick(w)
+		checkEdges(t)
+	}
+	hasKernel = false // a processor without the SHA extensions
+	defer func() { hasKernel = true }()
+	checkEdges(t)
+}
+
+// checkEdges checks four messages of each length around the padding's
+// edges, and of 64 KiB and 1 MiB + 1.
+func checkEdges(t *testing.T) {
+	t.Helper()
+	r := rand.New(rand.NewPCG(9, 10))
+	for _, n := range []int{0, 1, 55, 56, 63, 64, 65, 119, 120, 128, 1000, 1 << 16, 1<<20 + 1} {
+		checkSums(t, messages(r, 4, n))
 	}
 }

@@ -23,19 +23,20 @@ var wide = cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL
 
 // blocks runs n compressions of each lane, lane l on the n 64-byte blocks
 // at p[l], updating h[l] (a..h): blocks4x where it runs, else blocks4.
-// minGroup is the fewest messages of one length worth it.
-var blocks, minGroup = pick(wide)
+var blocks = pick(wide)
 
-// pick returns the kernel and its minGroup. blocks4x hashes four messages
-// in the time crypto/sha256 takes for about one and a half
-// (BenchmarkLeaves: 2.5x), so two are worth it; blocks4 takes about two and
-// a half (1.7x), so three are.
-func pick(wide bool) (func(h *[lanes][8]uint32, p *[lanes]*byte, n int), int) {
+// pick returns the kernel to use.
+func pick(wide bool) func(h *[lanes][8]uint32, p *[lanes]*byte, n int) {
 	if wide {
-		return blocks4x, 2
+		return blocks4x
 	}
-	return blocks4, 3
+	return blocks4
 }
+
+// minGroup is the fewest messages of one length worth a kernel. Either
+// hashes four in the time crypto/sha256 takes for fewer than two
+// (BenchmarkKernels: blocks4x 2.5x, blocks4 2.1x), so two are worth it.
+const minGroup = 2
 
 //go:noescape
 func blocks4(h *[lanes][8]uint32, p *[lanes]*byte, n int)

@@ -8,28 +8,13 @@
 // next block (SHA256MSG1/2 and the additions of K) is computed between the
 // rounds of this one, so that it fills those idle cycles too.
 //
-// Registers: lane l keeps its state in X(2l+1) (A,B,E,F) and X(2l+2)
+// Both kernels: lane l keeps its state in X(2l+1) (A,B,E,F) and X(2l+2)
 // (C,D,G,H), the layout SHA256RNDS2 works on. X0 is the instruction's
-// implicit operand (two words of W+K). X10-X13 hold a window of the next
-// block's schedule, X14 and X9 are scratch, X15 is the byte-swap mask.
-// SI, DI, R8 and R9 point at the lanes' next blocks.
-//
-// Frame: two buffers of W[t]+K[t] (t < 64) for the four lanes, lane l at
-// 256*l, one read by the rounds (R10) while the other is written (R11);
-// the lanes' states before the block at 2048(SP).
-
-// LOADW loads the 16 message bytes at koff(P) as big-endian words into W
-// and stores W+K at soff(R11).
-#define LOADW(P, koff, W, soff) \
-	MOVOU koff(P), W; PSHUFB X15, W; \
-	MOVOU k256<>+koff(SB), X9; PADDD W, X9; MOVOU X9, soff(R11)
-
-// NEXTW turns A, the words four groups back, into the next four words,
-// W[t] = σ1(W[t-2]) + W[t-7] + σ0(W[t-15]) + W[t-16], and stores them
-// plus K like LOADW.
-#define NEXTW(A, B, C, D, koff, soff) \
-	SHA256MSG1 B, A; MOVOU D, X14; PALIGNR $4, C, X14; PADDD X14, A; SHA256MSG2 D, A; \
-	MOVOU k256<>+koff(SB), X9; PADDD A, X9; MOVOU X9, soff(R11)
+// implicit operand (two words of W+K), X15 the byte-swap mask, and SI, DI,
+// R8 and R9 point at the lanes' next blocks. Frame: two buffers of
+// W[t]+K[t] (t < 64) for the four lanes, lane l at 256*l, one read by the
+// rounds (R10) while the other is written (R11); the lanes' states before
+// the block at 2048(SP). They differ in where each lane's schedule lives.
 
 // R runs two rounds of one lane on the W+K words at o(R10); dst, which
 // held C,D,G,H, comes out holding the new A,B,E,F.
@@ -40,42 +25,8 @@
 #define EVEN(o) R(o, X1, X2); R(256+o, X3, X4); R(512+o, X5, X6); R(768+o, X7, X8)
 #define ODD(o) R(o, X2, X1); R(256+o, X4, X3); R(512+o, X6, X5); R(768+o, X8, X7)
 
-// SCHEDULED runs the 64 rounds of the four lanes while scheduling the
-// next blocks, and PLAIN runs them alone (the last block).
-#define SCHEDULED \
-	EVEN(0); LOADW(SI, 0, X10, 0); LOADW(SI, 16, X11, 16) \
-	ODD(8); LOADW(SI, 32, X12, 32); LOADW(SI, 48, X13, 48) \
-	EVEN(16); NEXTW(X10, X11, X12, X13, 64, 64); NEXTW(X11, X12, X13, X10, 80, 80) \
-	ODD(24); NEXTW(X12, X13, X10, X11, 96, 96); NEXTW(X13, X10, X11, X12, 112, 112) \
-	EVEN(32); NEXTW(X10, X11, X12, X13, 128, 128); NEXTW(X11, X12, X13, X10, 144, 144) \
-	ODD(40); NEXTW(X12, X13, X10, X11, 160, 160); NEXTW(X13, X10, X11, X12, 176, 176) \
-	EVEN(48); NEXTW(X10, X11, X12, X13, 192, 192); NEXTW(X11, X12, X13, X10, 208, 208) \
-	ODD(56); NEXTW(X12, X13, X10, X11, 224, 224); NEXTW(X13, X10, X11, X12, 240, 240) \
-	EVEN(64); LOADW(DI, 0, X10, 256); LOADW(DI, 16, X11, 272) \
-	ODD(72); LOADW(DI, 32, X12, 288); LOADW(DI, 48, X13, 304) \
-	EVEN(80); NEXTW(X10, X11, X12, X13, 64, 320); NEXTW(X11, X12, X13, X10, 80, 336) \
-	ODD(88); NEXTW(X12, X13, X10, X11, 96, 352); NEXTW(X13, X10, X11, X12, 112, 368) \
-	EVEN(96); NEXTW(X10, X11, X12, X13, 128, 384); NEXTW(X11, X12, X13, X10, 144, 400) \
-	ODD(104); NEXTW(X12, X13, X10, X11, 160, 416); NEXTW(X13, X10, X11, X12, 176, 432) \
-	EVEN(112); NEXTW(X10, X11, X12, X13, 192, 448); NEXTW(X11, X12, X13, X10, 208, 464) \
-	ODD(120); NEXTW(X12, X13, X10, X11, 224, 480); NEXTW(X13, X10, X11, X12, 240, 496) \
-	EVEN(128); LOADW(R8, 0, X10, 512); LOADW(R8, 16, X11, 528) \
-	ODD(136); LOADW(R8, 32, X12, 544); LOADW(R8, 48, X13, 560) \
-	EVEN(144); NEXTW(X10, X11, X12, X13, 64, 576); NEXTW(X11, X12, X13, X10, 80, 592) \
-	ODD(152); NEXTW(X12, X13, X10, X11, 96, 608); NEXTW(X13, X10, X11, X12, 112, 624) \
-	EVEN(160); NEXTW(X10, X11, X12, X13, 128, 640); NEXTW(X11, X12, X13, X10, 144, 656) \
-	ODD(168); NEXTW(X12, X13, X10, X11, 160, 672); NEXTW(X13, X10, X11, X12, 176, 688) \
-	EVEN(176); NEXTW(X10, X11, X12, X13, 192, 704); NEXTW(X11, X12, X13, X10, 208, 720) \
-	ODD(184); NEXTW(X12, X13, X10, X11, 224, 736); NEXTW(X13, X10, X11, X12, 240, 752) \
-	EVEN(192); LOADW(R9, 0, X10, 768); LOADW(R9, 16, X11, 784) \
-	ODD(200); LOADW(R9, 32, X12, 800); LOADW(R9, 48, X13, 816) \
-	EVEN(208); NEXTW(X10, X11, X12, X13, 64, 832); NEXTW(X11, X12, X13, X10, 80, 848) \
-	ODD(216); NEXTW(X12, X13, X10, X11, 96, 864); NEXTW(X13, X10, X11, X12, 112, 880) \
-	EVEN(224); NEXTW(X10, X11, X12, X13, 128, 896); NEXTW(X11, X12, X13, X10, 144, 912) \
-	ODD(232); NEXTW(X12, X13, X10, X11, 160, 928); NEXTW(X13, X10, X11, X12, 176, 944) \
-	EVEN(240); NEXTW(X10, X11, X12, X13, 192, 960); NEXTW(X11, X12, X13, X10, 208, 976) \
-	ODD(248); NEXTW(X12, X13, X10, X11, 224, 992); NEXTW(X13, X10, X11, X12, 240, 1008)
-
+// PLAIN runs the 64 rounds of the four lanes with nothing beside them (a
+// call's last block).
 #define PLAIN \
 	EVEN(0); ODD(8); EVEN(16); ODD(24); EVEN(32); ODD(40); EVEN(48); ODD(56) \
 	EVEN(64); ODD(72); EVEN(80); ODD(88); EVEN(96); ODD(104); EVEN(112); ODD(120) \
@@ -122,19 +73,25 @@
 // turn. SHA256MSG1/2 reach only X0-X15, so their operands pass through X9
 // and X10; X11 is scratch.
 
-// LOADX is LOADW for blocks4x.
+// LOADX loads the 16 message bytes at koff(P) as big-endian words into W
+// (through X9) and stores W+K at soff(R11).
 #define LOADX(P, koff, W, soff) \
 	MOVOU koff(P), X9; PSHUFB X15, X9; VMOVDQA64 X9, W; \
 	VPADDD k256<>+koff(SB), X9, X10; VMOVDQU X10, soff(R11)
 
-// NEXTX is NEXTW for blocks4x.
+// NEXTX turns A, the lane's words four groups back, into its next four,
+// W[t] = σ1(W[t-2]) + W[t-7] + σ0(W[t-15]) + W[t-16], passing the SHA
+// instructions' operands through X9 and X10, and stores them plus K like
+// LOADX.
 #define NEXTX(A, B, C, D, koff, soff) \
 	VMOVDQA64 A, X9; VMOVDQA64 B, X10; SHA256MSG1 X10, X9; \
 	VPALIGNR $4, C, D, X11; VPADDD X11, X9, X9; \
 	VMOVDQA64 D, X10; SHA256MSG2 X10, X9; VMOVDQA64 X9, A; \
 	VPADDD k256<>+koff(SB), X9, X10; VMOVDQU X10, soff(R11)
 
-// SCHEDX is SCHEDULED for blocks4x: the lanes' groups in turn.
+// SCHEDX runs the 64 rounds of the four lanes while scheduling their next
+// blocks, one group of each lane in turn; FIRSTX schedules the first block
+// alone.
 #define SCHEDX \
 	EVEN(0); LOADX(SI, 0, X16, 0); LOADX(DI, 0, X20, 256) \
 	ODD(8); LOADX(R8, 0, X24, 512); LOADX(R9, 0, X28, 768) \
@@ -169,7 +126,6 @@
 	EVEN(240); NEXTX(X19, X16, X17, X18, 240, 240); NEXTX(X23, X20, X21, X22, 240, 496) \
 	ODD(248); NEXTX(X27, X24, X25, X26, 240, 752); NEXTX(X31, X28, X29, X30, 240, 1008)
 
-// FIRSTX schedules the first block, alone.
 #define FIRSTX \
 	LOADX(SI, 0, X16, 0); LOADX(DI, 0, X20, 256); LOADX(R8, 0, X24, 512); LOADX(R9, 0, X28, 768) \
 	LOADX(SI, 16, X17, 16); LOADX(DI, 16, X21, 272); LOADX(R8, 16, X25, 528); LOADX(R9, 16, X29, 784) \
@@ -188,65 +144,80 @@
 	NEXTX(X18, X19, X16, X17, 224, 224); NEXTX(X22, X23, X20, X21, 224, 480); NEXTX(X26, X27, X24, X25, 224, 736); NEXTX(X30, X31, X28, X29, 224, 992) \
 	NEXTX(X19, X16, X17, X18, 240, 240); NEXTX(X23, X20, X21, X22, 240, 496); NEXTX(X27, X24, X25, X26, 240, 752); NEXTX(X31, X28, X29, X30, 240, 1008)
 
-// func blocks4(h *[4][8]uint32, p *[4]*byte, n int)
-TEXT ·blocks4(SB), 0, $2176-24
-	MOVQ h+0(FP), AX
-	MOVQ p+8(FP), BX
-	MOVQ n+16(FP), CX
-	TESTQ CX, CX
-	JZ    ret
-	MOVQ 0(BX), SI
-	MOVQ 8(BX), DI
-	MOVQ 16(BX), R8
-	MOVQ 24(BX), R9
-	LEAQ 0(SP), R10
-	LEAQ 1024(SP), R11
-	MOVOU bswap<>(SB), X15
-	LOAD(0, X1, X2)
-	LOAD(32, X3, X4)
-	LOAD(64, X5, X6)
-	LOAD(96, X7, X8)
-	// The first block's schedule, alone.
-	XCHGQ R10, R11
-	LOADW(SI, 0, X10, 0); LOADW(SI, 16, X11, 16); LOADW(SI, 32, X12, 32); LOADW(SI, 48, X13, 48)
-	NEXTW(X10, X11, X12, X13, 64, 64); NEXTW(X11, X12, X13, X10, 80, 80); NEXTW(X12, X13, X10, X11, 96, 96); NEXTW(X13, X10, X11, X12, 112, 112)
-	NEXTW(X10, X11, X12, X13, 128, 128); NEXTW(X11, X12, X13, X10, 144, 144); NEXTW(X12, X13, X10, X11, 160, 160); NEXTW(X13, X10, X11, X12, 176, 176)
-	NEXTW(X10, X11, X12, X13, 192, 192); NEXTW(X11, X12, X13, X10, 208, 208); NEXTW(X12, X13, X10, X11, 224, 224); NEXTW(X13, X10, X11, X12, 240, 240)
-	LOADW(DI, 0, X10, 256); LOADW(DI, 16, X11, 272); LOADW(DI, 32, X12, 288); LOADW(DI, 48, X13, 304)
-	NEXTW(X10, X11, X12, X13, 64, 320); NEXTW(X11, X12, X13, X10, 80, 336); NEXTW(X12, X13, X10, X11, 96, 352); NEXTW(X13, X10, X11, X12, 112, 368)
-	NEXTW(X10, X11, X12, X13, 128, 384); NEXTW(X11, X12, X13, X10, 144, 400); NEXTW(X12, X13, X10, X11, 160, 416); NEXTW(X13, X10, X11, X12, 176, 432)
-	NEXTW(X10, X11, X12, X13, 192, 448); NEXTW(X11, X12, X13, X10, 208, 464); NEXTW(X12, X13, X10, X11, 224, 480); NEXTW(X13, X10, X11, X12, 240, 496)
-	LOADW(R8, 0, X10, 512); LOADW(R8, 16, X11, 528); LOADW(R8, 32, X12, 544); LOADW(R8, 48, X13, 560)
-	NEXTW(X10, X11, X12, X13, 64, 576); NEXTW(X11, X12, X13, X10, 80, 592); NEXTW(X12, X13, X10, X11, 96, 608); NEXTW(X13, X10, X11, X12, 112, 624)
-	NEXTW(X10, X11, X12, X13, 128, 640); NEXTW(X11, X12, X13, X10, 144, 656); NEXTW(X12, X13, X10, X11, 160, 672); NEXTW(X13, X10, X11, X12, 176, 688)
-	NEXTW(X10, X11, X12, X13, 192, 704); NEXTW(X11, X12, X13, X10, 208, 720); NEXTW(X12, X13, X10, X11, 224, 736); NEXTW(X13, X10, X11, X12, 240, 752)
-	LOADW(R9, 0, X10, 768); LOADW(R9, 16, X11, 784); LOADW(R9, 32, X12, 800); LOADW(R9, 48, X13, 816)
-	NEXTW(X10, X11, X12, X13, 64, 832); NEXTW(X11, X12, X13, X10, 80, 848); NEXTW(X12, X13, X10, X11, 96, 864); NEXTW(X13, X10, X11, X12, 112, 880)
-	NEXTW(X10, X11, X12, X13, 128, 896); NEXTW(X11, X12, X13, X10, 144, 912); NEXTW(X12, X13, X10, X11, 160, 928); NEXTW(X13, X10, X11, X12, 176, 944)
-	NEXTW(X10, X11, X12, X13, 192, 960); NEXTW(X11, X12, X13, X10, 208, 976); NEXTW(X12, X13, X10, X11, 224, 992); NEXTW(X13, X10, X11, X12, 240, 1008)
-	NEXTBLOCK
-	DECQ CX
-	JZ   last
+// blocks4 (SSE) keeps the schedule words W in an aligned buffer at R12,
+// lane l at 256*l, where the SHA and PALIGNR instructions read them as
+// memory operands, and each lane's newest four words in X(9+l): with no
+// register window of their own, the four lanes' schedules advance side by
+// side, one group of each lane in turn. X13 and X14 are scratch.
 
-loop:
-	SAVE
-	SCHEDULED
-	ADDSAVED
-	NEXTBLOCK
-	DECQ CX
-	JNZ  loop
+// LOADM loads the 16 message bytes at koff(P) as big-endian words into D,
+// keeps them at off(R12) and stores W+K at off(R11).
+#define LOADM(P, koff, off, D) \
+	MOVOU koff(P), D; PSHUFB X15, D; MOVO D, off(R12); \
+	MOVOU k256<>+koff(SB), X14; PADDD D, X14; MOVOU X14, off(R11)
 
-last:
-	SAVE
-	PLAIN
-	ADDSAVED
-	STORE(0, X1, X2)
-	STORE(32, X3, X4)
-	STORE(64, X5, X6)
-	STORE(96, X7, X8)
+// NEXTM computes the lane's next four words from those four groups back
+// (at a, b and c) and D, W[t] = σ1(W[t-2]) + W[t-7] + σ0(W[t-15]) + W[t-16],
+// and keeps and stores them like LOADM.
+#define NEXTM(a, b, c, koff, off, D) \
+	MOVO a(R12), X13; SHA256MSG1 b(R12), X13; \
+	MOVO D, X14; PALIGNR $4, c(R12), X14; PADDD X14, X13; \
+	SHA256MSG2 D, X13; MOVO X13, off(R12); MOVO X13, D; \
+	MOVOU k256<>+koff(SB), X14; PADDD X13, X14; MOVOU X14, off(R11)
 
-ret:
-	RET
+// SCHEDM runs the 64 rounds of the four lanes while scheduling their next
+// blocks; FIRSTM schedules the first block alone.
+#define SCHEDM \
+	EVEN(0); LOADM(SI, 0, 0, X9); LOADM(DI, 0, 256, X10) \
+	ODD(8); LOADM(R8, 0, 512, X11); LOADM(R9, 0, 768, X12) \
+	EVEN(16); LOADM(SI, 16, 16, X9); LOADM(DI, 16, 272, X10) \
+	ODD(24); LOADM(R8, 16, 528, X11); LOADM(R9, 16, 784, X12) \
+	EVEN(32); LOADM(SI, 32, 32, X9); LOADM(DI, 32, 288, X10) \
+	ODD(40); LOADM(R8, 32, 544, X11); LOADM(R9, 32, 800, X12) \
+	EVEN(48); LOADM(SI, 48, 48, X9); LOADM(DI, 48, 304, X10) \
+	ODD(56); LOADM(R8, 48, 560, X11); LOADM(R9, 48, 816, X12) \
+	EVEN(64); NEXTM(0, 16, 32, 64, 64, X9); NEXTM(256, 272, 288, 64, 320, X10) \
+	ODD(72); NEXTM(512, 528, 544, 64, 576, X11); NEXTM(768, 784, 800, 64, 832, X12) \
+	EVEN(80); NEXTM(16, 32, 48, 80, 80, X9); NEXTM(272, 288, 304, 80, 336, X10) \
+	ODD(88); NEXTM(528, 544, 560, 80, 592, X11); NEXTM(784, 800, 816, 80, 848, X12) \
+	EVEN(96); NEXTM(32, 48, 64, 96, 96, X9); NEXTM(288, 304, 320, 96, 352, X10) \
+	ODD(104); NEXTM(544, 560, 576, 96, 608, X11); NEXTM(800, 816, 832, 96, 864, X12) \
+	EVEN(112); NEXTM(48, 64, 80, 112, 112, X9); NEXTM(304, 320, 336, 112, 368, X10) \
+	ODD(120); NEXTM(560, 576, 592, 112, 624, X11); NEXTM(816, 832, 848, 112, 880, X12) \
+	EVEN(128); NEXTM(64, 80, 96, 128, 128, X9); NEXTM(320, 336, 352, 128, 384, X10) \
+	ODD(136); NEXTM(576, 592, 608, 128, 640, X11); NEXTM(832, 848, 864, 128, 896, X12) \
+	EVEN(144); NEXTM(80, 96, 112, 144, 144, X9); NEXTM(336, 352, 368, 144, 400, X10) \
+	ODD(152); NEXTM(592, 608, 624, 144, 656, X11); NEXTM(848, 864, 880, 144, 912, X12) \
+	EVEN(160); NEXTM(96, 112, 128, 160, 160, X9); NEXTM(352, 368, 384, 160, 416, X10) \
+	ODD(168); NEXTM(608, 624, 640, 160, 672, X11); NEXTM(864, 880, 896, 160, 928, X12) \
+	EVEN(176); NEXTM(112, 128, 144, 176, 176, X9); NEXTM(368, 384, 400, 176, 432, X10) \
+	ODD(184); NEXTM(624, 640, 656, 176, 688, X11); NEXTM(880, 896, 912, 176, 944, X12) \
+	EVEN(192); NEXTM(128, 144, 160, 192, 192, X9); NEXTM(384, 400, 416, 192, 448, X10) \
+	ODD(200); NEXTM(640, 656, 672, 192, 704, X11); NEXTM(896, 912, 928, 192, 960, X12) \
+	EVEN(208); NEXTM(144, 160, 176, 208, 208, X9); NEXTM(400, 416, 432, 208, 464, X10) \
+	ODD(216); NEXTM(656, 672, 688, 208, 720, X11); NEXTM(912, 928, 944, 208, 976, X12) \
+	EVEN(224); NEXTM(160, 176, 192, 224, 224, X9); NEXTM(416, 432, 448, 224, 480, X10) \
+	ODD(232); NEXTM(672, 688, 704, 224, 736, X11); NEXTM(928, 944, 960, 224, 992, X12) \
+	EVEN(240); NEXTM(176, 192, 208, 240, 240, X9); NEXTM(432, 448, 464, 240, 496, X10) \
+	ODD(248); NEXTM(688, 704, 720, 240, 752, X11); NEXTM(944, 960, 976, 240, 1008, X12)
+
+#define FIRSTM \
+	LOADM(SI, 0, 0, X9); LOADM(DI, 0, 256, X10); LOADM(R8, 0, 512, X11); LOADM(R9, 0, 768, X12) \
+	LOADM(SI, 16, 16, X9); LOADM(DI, 16, 272, X10); LOADM(R8, 16, 528, X11); LOADM(R9, 16, 784, X12) \
+	LOADM(SI, 32, 32, X9); LOADM(DI, 32, 288, X10); LOADM(R8, 32, 544, X11); LOADM(R9, 32, 800, X12) \
+	LOADM(SI, 48, 48, X9); LOADM(DI, 48, 304, X10); LOADM(R8, 48, 560, X11); LOADM(R9, 48, 816, X12) \
+	NEXTM(0, 16, 32, 64, 64, X9); NEXTM(256, 272, 288, 64, 320, X10); NEXTM(512, 528, 544, 64, 576, X11); NEXTM(768, 784, 800, 64, 832, X12) \
+	NEXTM(16, 32, 48, 80, 80, X9); NEXTM(272, 288, 304, 80, 336, X10); NEXTM(528, 544, 560, 80, 592, X11); NEXTM(784, 800, 816, 80, 848, X12) \
+	NEXTM(32, 48, 64, 96, 96, X9); NEXTM(288, 304, 320, 96, 352, X10); NEXTM(544, 560, 576, 96, 608, X11); NEXTM(800, 816, 832, 96, 864, X12) \
+	NEXTM(48, 64, 80, 112, 112, X9); NEXTM(304, 320, 336, 112, 368, X10); NEXTM(560, 576, 592, 112, 624, X11); NEXTM(816, 832, 848, 112, 880, X12) \
+	NEXTM(64, 80, 96, 128, 128, X9); NEXTM(320, 336, 352, 128, 384, X10); NEXTM(576, 592, 608, 128, 640, X11); NEXTM(832, 848, 864, 128, 896, X12) \
+	NEXTM(80, 96, 112, 144, 144, X9); NEXTM(336, 352, 368, 144, 400, X10); NEXTM(592, 608, 624, 144, 656, X11); NEXTM(848, 864, 880, 144, 912, X12) \
+	NEXTM(96, 112, 128, 160, 160, X9); NEXTM(352, 368, 384, 160, 416, X10); NEXTM(608, 624, 640, 160, 672, X11); NEXTM(864, 880, 896, 160, 928, X12) \
+	NEXTM(112, 128, 144, 176, 176, X9); NEXTM(368, 384, 400, 176, 432, X10); NEXTM(624, 640, 656, 176, 688, X11); NEXTM(880, 896, 912, 176, 944, X12) \
+	NEXTM(128, 144, 160, 192, 192, X9); NEXTM(384, 400, 416, 192, 448, X10); NEXTM(640, 656, 672, 192, 704, X11); NEXTM(896, 912, 928, 192, 960, X12) \
+	NEXTM(144, 160, 176, 208, 208, X9); NEXTM(400, 416, 432, 208, 464, X10); NEXTM(656, 672, 688, 208, 720, X11); NEXTM(912, 928, 944, 208, 976, X12) \
+	NEXTM(160, 176, 192, 224, 224, X9); NEXTM(416, 432, 448, 224, 480, X10); NEXTM(672, 688, 704, 224, 736, X11); NEXTM(928, 944, 960, 224, 992, X12) \
+	NEXTM(176, 192, 208, 240, 240, X9); NEXTM(432, 448, 464, 240, 496, X10); NEXTM(688, 704, 720, 240, 752, X11); NEXTM(944, 960, 976, 240, 1008, X12)
 
 // func blocks4x(h *[4][8]uint32, p *[4]*byte, n int)
 TEXT ·blocks4x(SB), 0, $2176-24
@@ -291,6 +262,51 @@ lastx:
 	VZEROUPPER
 
 retx:
+	RET
+
+// func blocks4(h *[4][8]uint32, p *[4]*byte, n int)
+TEXT ·blocks4(SB), 0, $3232-24
+	MOVQ h+0(FP), AX
+	MOVQ p+8(FP), BX
+	MOVQ n+16(FP), CX
+	TESTQ CX, CX
+	JZ    retm
+	MOVQ 0(BX), SI
+	MOVQ 8(BX), DI
+	MOVQ 16(BX), R8
+	MOVQ 24(BX), R9
+	LEAQ 1024(SP), R10
+	LEAQ 0(SP), R11
+	LEAQ 2191(SP), R12
+	ANDQ $-16, R12
+	MOVOU bswap<>(SB), X15
+	LOAD(0, X1, X2)
+	LOAD(32, X3, X4)
+	LOAD(64, X5, X6)
+	LOAD(96, X7, X8)
+	FIRSTM
+	NEXTBLOCK
+	DECQ CX
+	JZ   lastm
+
+loopm:
+	SAVE
+	SCHEDM
+	ADDSAVED
+	NEXTBLOCK
+	DECQ CX
+	JNZ  loopm
+
+lastm:
+	SAVE
+	PLAIN
+	ADDSAVED
+	STORE(0, X1, X2)
+	STORE(32, X3, X4)
+	STORE(64, X5, X6)
+	STORE(96, X7, X8)
+
+retm:
 	RET
 
 // func cpuid(leaf, sub uint32) (a, b, c, d uint32)

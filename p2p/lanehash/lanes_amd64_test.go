@@ -1,0 +1,25 @@
+package lanehash
+
+import (
+	"testing"
+)
+
+// BenchmarkKernels hashes a 40 MiB body's leaves with each kernel this
+// processor runs (blocks4x needs AVX-512VL), against crypto/sha256 as in
+// BenchmarkLeaves.
+func BenchmarkKernels(b *testing.B) {
+	if !hasKernel {
+		b.Skip("no SHA extensions: no kernel to run")
+	}
+	defer func(k func(*[lanes][8]uint32, *[lanes]*byte, int)) { blocks = k }(blocks)
+	for _, w := range []bool{false, true} {
+		if w && !wide {
+			continue
+		}
+		name := map[bool]string{false: "blocks4", true: "blocks4x"}[w]
+		b.Run(name, func(b *testing.B) {
+			blocks = pick(w)
+			benchLeaves(b, 40)
+		})
+	}
+}
