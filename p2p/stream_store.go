@@ -136,24 +136,13 @@ func (w *batchWriter) close() error {
 // A block that fails its check ends the fetch; the blocks before it are
 // still stored.
 func (w *batchWriter) loop() {
-	var batch []blocks.Block
-	size, ok := 0, true
+	var b storeBatch
 	for p := range w.in {
 		run := w.queued(p)
 		good, err := verifyMany(run)
-		for i, q := range run[:good] {
-			batch = append(batch, q.blk)
-			size += len(q.blk.RawData())
-			if size < w.batch && (len(w.in) > 0 || i < len(run)-1 || size < w.batch/4) {
-				continue
-			}
-			if ok = w.hand(batch); !ok {
-				break
-			}
-			batch, size = nil, 0
-		}
+		ok := w.collect(&b, run[:good])
 		if err != nil {
-			w.hand(batch) // the blocks verified before it are kept
+			w.hand(b.blocks) // the blocks verified before it are kept
 			w.fail(err)
 			break
 		}
@@ -166,8 +155,31 @@ func (w *batchWriter) loop() {
 		for range w.in { // release put until close
 		}
 	default:
-		w.hand(batch)
+		w.hand(b.blocks)
 	}
+}
+
+// storeBatch is the batch loop is gathering, and its size in bytes.
+type storeBatch struct {
+	blocks []blocks.Block
+	size   int
+}
+
+// collect adds checked blocks to b, handing b on whenever it is full (or a
+// quarter full with nothing waiting); false once storing failed.
+func (w *batchWriter) collect(b *storeBatch, run []pending) bool {
+	for i, p := range run {
+		b.blocks = append(b.blocks, p.blk)
+		b.size += len(p.blk.RawData())
+		if b.size < w.batch && (len(w.in) > 0 || i < len(run)-1 || b.size < w.batch/4) {
+			continue
+		}
+		if !w.hand(b.blocks) {
+			return false
+		}
+		*b = storeBatch{}
+	}
+	return true
 }
 
 // queued returns p and, when p's hash is to be checked, the blocks put
