@@ -3,6 +3,8 @@
 # binary under qemu user emulation. arm64 fuses multiply-adds where amd64
 # does not; the golden test fails if any fused byte differs from the
 # sha256 recorded on amd64 in consensus/fusion/testdata/golden/expected.txt.
+# It runs the content-identity packages too (p2p/lanehash, p2p/ufs): on
+# arm64 they hash with crypto/sha256 and must give the CIDs kubo gives.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,4 +19,4 @@ fi
 echo "fusion-arm64: amd64 (native) tests"
 go test -count=1 ./consensus/fusion/
 echo "fusion-arm64: arm64 tests under $qemu"
-GOARCH=arm64 go test -count=1 -timeout 20m -exec "$qemu" ./consensus/fusion/
+GOARCH=arm64 go test -count=1 -timeout 20m -exec "$qemu" ./consensus/fusion/ ./p2p/lanehash/ ./p2p/ufs/

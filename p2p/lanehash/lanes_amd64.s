@@ -66,6 +66,21 @@
 // NEXTBLOCK moves the lane pointers on and swaps the schedule buffers.
 #define NEXTBLOCK ADDQ $64, SI; ADDQ $64, DI; ADDQ $64, R8; ADDQ $64, R9; XCHGQ R10, R11
 
+// ENTER loads the arguments, the lanes' pointers and states, and the
+// schedule buffers' places; with no blocks it jumps to ret.
+#define ENTER(ret) \
+	MOVQ h+0(FP), AX; MOVQ p+8(FP), BX; MOVQ n+16(FP), CX; \
+	TESTQ CX, CX; JZ ret; \
+	MOVQ 0(BX), SI; MOVQ 8(BX), DI; MOVQ 16(BX), R8; MOVQ 24(BX), R9; \
+	LEAQ 1024(SP), R10; LEAQ 0(SP), R11; MOVOU bswap<>(SB), X15; \
+	LOAD(0, X1, X2); LOAD(32, X3, X4); LOAD(64, X5, X6); LOAD(96, X7, X8)
+
+// LAST hashes the last block, with nothing to schedule, and stores the
+// states.
+#define LAST \
+	SAVE; PLAIN; ADDSAVED; \
+	STORE(0, X1, X2); STORE(32, X3, X4); STORE(64, X5, X6); STORE(96, X7, X8)
+
 // The AVX-512 kernel, blocks4x, keeps each lane's schedule window in
 // registers of its own, X(16+4l) to X(19+4l), which only EVEX-encoded
 // instructions reach, so that the four lanes' schedules (each a chain
@@ -222,22 +237,7 @@
 // func blocks4x(h *[4][8]uint32, p *[4]*byte, n int)
 TEXT ·blocks4x(SB), 0, $2176-24
 	VZEROUPPER
-	MOVQ h+0(FP), AX
-	MOVQ p+8(FP), BX
-	MOVQ n+16(FP), CX
-	TESTQ CX, CX
-	JZ    retx
-	MOVQ 0(BX), SI
-	MOVQ 8(BX), DI
-	MOVQ 16(BX), R8
-	MOVQ 24(BX), R9
-	LEAQ 1024(SP), R10
-	LEAQ 0(SP), R11
-	MOVOU bswap<>(SB), X15
-	LOAD(0, X1, X2)
-	LOAD(32, X3, X4)
-	LOAD(64, X5, X6)
-	LOAD(96, X7, X8)
+	ENTER(retx)
 	FIRSTX
 	NEXTBLOCK
 	DECQ CX
@@ -252,13 +252,7 @@ loopx:
 	JNZ  loopx
 
 lastx:
-	SAVE
-	PLAIN
-	ADDSAVED
-	STORE(0, X1, X2)
-	STORE(32, X3, X4)
-	STORE(64, X5, X6)
-	STORE(96, X7, X8)
+	LAST
 	VZEROUPPER
 
 retx:
@@ -266,24 +260,9 @@ retx:
 
 // func blocks4(h *[4][8]uint32, p *[4]*byte, n int)
 TEXT ·blocks4(SB), 0, $3232-24
-	MOVQ h+0(FP), AX
-	MOVQ p+8(FP), BX
-	MOVQ n+16(FP), CX
-	TESTQ CX, CX
-	JZ    retm
-	MOVQ 0(BX), SI
-	MOVQ 8(BX), DI
-	MOVQ 16(BX), R8
-	MOVQ 24(BX), R9
-	LEAQ 1024(SP), R10
-	LEAQ 0(SP), R11
+	ENTER(retm)
 	LEAQ 2191(SP), R12
 	ANDQ $-16, R12
-	MOVOU bswap<>(SB), X15
-	LOAD(0, X1, X2)
-	LOAD(32, X3, X4)
-	LOAD(64, X5, X6)
-	LOAD(96, X7, X8)
 	FIRSTM
 	NEXTBLOCK
 	DECQ CX
@@ -298,13 +277,7 @@ loopm:
 	JNZ  loopm
 
 lastm:
-	SAVE
-	PLAIN
-	ADDSAVED
-	STORE(0, X1, X2)
-	STORE(32, X3, X4)
-	STORE(64, X5, X6)
-	STORE(96, X7, X8)
+	LAST
 
 retm:
 	RET
