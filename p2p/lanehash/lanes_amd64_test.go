@@ -12,12 +12,15 @@ func BenchmarkKernels(b *testing.B) {
 		b.Skip("no SHA extensions: no kernel to run")
 	}
 	defer func(k func(*[lanes][8]uint32, *[lanes]*byte, int)) { blocks = k }(blocks)
-	for _, w := range []bool{false, true} {
+	for _, k := range []struct {
+		name string
+		wide bool
+	}{{"blocks4", false}, {"blocks4x", true}} {
+		w := k.wide
 		if w && !wide {
 			continue
 		}
-		name := map[bool]string{false: "blocks4", true: "blocks4x"}[w]
-		b.Run(name, func(b *testing.B) {
+		b.Run(k.name, func(b *testing.B) {
 			blocks = pick(w)
 			benchLeaves(b, 40)
 		})
